@@ -1,0 +1,53 @@
+//! `hal-dev`: the local API (run it with `infra/dev.sh`).
+
+use hal_crm::App;
+use hal_crm::cursor::CursorKey;
+use hal_crm::store::{Store, schema};
+use hal_devserver::{jwt::DevJwt, seed, server};
+use std::env;
+
+fn var(name: &str, default: &str) -> String {
+    env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    lambda_http::tracing::init_default_subscriber();
+    let listen = var("HAL_LISTEN", "127.0.0.1:3000");
+    let endpoint = var("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000");
+    let table = var("TABLE_NAME", "hal-crm");
+    let jwt = DevJwt::new(&var("HAL_DEV_JWT_SECRET", "hal-dev-secret"));
+    let cursor_key = CursorKey::new(var("HAL_CURSOR_SECRET", "hal-dev-cursor-secret"));
+
+    let store = Store::local(&endpoint, table.as_str());
+    if !schema::table_exists(store.client(), &table).await? {
+        schema::create_table(store.client(), &table).await?;
+    }
+    let app: &'static App = Box::leak(Box::new(App::new(store, cursor_key)));
+    let project = seed::demo_project(app).await.map_err(|e| e.message)?;
+    let token = jwt.mint(seed::DEMO_USER, 30 * 24 * 3600);
+
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    println!(
+        r#"
+HAL CRM dev server on {base}  (DynamoDB Local {endpoint}, table {table})
+
+Demo project id: {id}
+Dev token (user {user}, 30 days):
+  export HAL_TOKEN={token}
+  export HAL_PROJECT={id}
+
+Try:
+  curl -s {base}/api/projects -H "Authorization: Bearer $HAL_TOKEN"
+  curl -s {base}/api/projects/$HAL_PROJECT -H "Authorization: Bearer $HAL_TOKEN"
+  curl -s {base}/api/stages -H "Authorization: Bearer $HAL_TOKEN" -H "X-Project-Id: $HAL_PROJECT"
+  curl -s -X POST {base}/api/projects -H "Authorization: Bearer $HAL_TOKEN" \
+       -H 'Content-Type: application/json' -d '{{"name": "Second project"}}'
+"#,
+        id = project.id,
+        user = seed::DEMO_USER,
+    );
+    axum::serve(listener, server::router(app, jwt)).await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! The dev server's HTTP side: axum matches the route (its `{param}` syntax is
+//! API Gateway's), checks the bearer token where the template puts the JWT
+//! authorizer, and hands the handler the request a Lambda would get.
+
+use crate::apigw::ApiRequest;
+use crate::jwt::DevJwt;
+use crate::routes::{Auth, ROUTES, Route};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::RawPathParams;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{MethodFilter, on};
+use hal_crm::App;
+
+/// API Gateway's own payload limit; the handlers enforce the API's 64 KiB.
+const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+pub fn router(app: &'static App, jwt: DevJwt) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        let method = Method::from_bytes(route.method.as_bytes()).expect("route methods are valid");
+        let filter = MethodFilter::try_from(method).expect("route methods are standard");
+        let jwt = jwt.clone();
+        router = router.route(
+            route.path,
+            on(
+                filter,
+                move |params: RawPathParams, req: axum::extract::Request| {
+                    dispatch(app, jwt.clone(), route, params, req)
+                },
+            ),
+        );
+    }
+    router.fallback(|| async { gateway_message(StatusCode::NOT_FOUND, "Not Found") })
+}
+
+async fn dispatch(
+    app: &'static App,
+    jwt: DevJwt,
+    route: &'static Route,
+    params: RawPathParams,
+    req: axum::extract::Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = to_bytes(body, GATEWAY_BODY_LIMIT).await else {
+        return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    };
+    let mut api = ApiRequest::new(route.method, route.path)
+        .raw_path(parts.uri.path())
+        .query(parts.uri.query().unwrap_or(""));
+    for (name, value) in &params {
+        api = api.path_param(name, value).raw_path(parts.uri.path());
+    }
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            api = api.header(name.as_str(), value);
+        }
+    }
+    if !body.is_empty() {
+        api = api.body(body.to_vec());
+    }
+    if route.auth == Auth::Jwt {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match token.and_then(|t| jwt.verify(t)) {
+            Some(claims) => api = api.claims(claims),
+            None => return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized"),
+        }
+    }
+    let request_id = api.request_id().to_owned();
+    let Ok(request) = api.into_lambda() else {
+        return gateway_message(StatusCode::BAD_REQUEST, "Bad Request");
+    };
+    let response = (route.handler)(app, request).await;
+    let (parts, body) = response.into_parts();
+    let mut response = Response::from_parts(parts, Body::from(body.to_vec()));
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("apigw-requestid", id);
+    }
+    response
+}
+
+/// API Gateway's own answers (before any function runs) are `{"message": ...}`.
+fn gateway_message(status: StatusCode, message: &str) -> Response {
+    let mut response = Response::new(Body::from(
+        serde_json::json!({ "message": message }).to_string(),
+    ));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,108 @@
+//! Who is calling an account route. In AWS the HTTP API's JWT authorizer has
+//! validated the bearer token and put its claims in the request context; the
+//! dev server does the same with HS256 dev tokens, so this is the one path.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http;
+use crate::ids::{self, IdKind};
+use crate::model::{Member, Project, Role};
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+
+/// The header that selects the project of an account route.
+pub const PROJECT_HEADER: &str = "x-project-id";
+
+/// A signed-in HAL user: the JWT's `sub`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+}
+
+pub fn caller(req: &Request) -> Result<Caller, ApiError> {
+    let claims = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref())
+        }
+        _ => None,
+    };
+    claims
+        .and_then(|jwt| jwt.claims.get("sub"))
+        .filter(|sub| !sub.is_empty())
+        .map(|sub| Caller {
+            user_id: sub.clone(),
+        })
+        .ok_or_else(|| ApiError::unauthorized("a valid bearer token is required"))
+}
+
+/// What a caller may do in a project; roles rank viewer < member < admin < owner.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    Read,
+    Write,
+    /// Settings, secrets, API keys.
+    Manage,
+}
+
+impl Access {
+    fn least_role(self) -> Role {
+        match self {
+            Access::Read => Role::Viewer,
+            Access::Write => Role::Member,
+            Access::Manage => Role::Admin,
+        }
+    }
+}
+
+/// A caller's membership of a project, checked.
+#[derive(Debug)]
+pub struct Membership {
+    pub project: Project,
+    pub member: Member,
+}
+
+impl Membership {
+    pub fn can(&self, access: Access) -> bool {
+        self.member.role >= access.least_role()
+    }
+}
+
+/// Loads `project_id` for `caller` and checks `access`. A project the caller is
+/// not a member of is `404 project_not_found`, exactly like one that does not
+/// exist, so ids of other tenants reveal nothing; a role too low is 403.
+pub async fn membership(
+    app: &App,
+    caller: &Caller,
+    project_id: &str,
+    access: Access,
+) -> Result<Membership, ApiError> {
+    let not_found = || ApiError::not_found("project_not_found", "no such project");
+    if !ids::is_valid(IdKind::Project, project_id) {
+        return Err(not_found());
+    }
+    let (project, member) = app
+        .store
+        .get_membership(project_id, &caller.user_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let membership = Membership { project, member };
+    if !membership.can(access) {
+        return Err(ApiError::forbidden(
+            "your role in this project does not allow this",
+        ));
+    }
+    Ok(membership)
+}
+
+/// The caller and the project chosen with `X-Project-Id`, checked for `access`.
+pub async fn project_member(
+    app: &App,
+    req: &Request,
+    access: Access,
+) -> Result<(Caller, Membership), ApiError> {
+    let caller = caller(req)?;
+    let project_id = http::header(req, PROJECT_HEADER)
+        .ok_or_else(|| ApiError::validation("X-Project-Id", "header is required"))?;
+    let membership = membership(app, &caller, project_id, access).await?;
+    Ok((caller, membership))
+}

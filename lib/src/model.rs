@@ -1,0 +1,160 @@
+//! Records as the service stores and returns them. An item in the table is one of
+//! these plus the keys that `store::keys` derives from it; absent optional fields
+//! are absent attributes (never NULL), so `attribute_not_exists` means "unset".
+
+use crate::clock::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A flat metadata/properties value (SPEC §3): string, finite number or bool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Number(f64),
+    String(String),
+}
+
+/// `metadata`, `properties` and `enrichment`: flat maps, merged key by key.
+pub type Attributes = BTreeMap<String, Scalar>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageUpdateMode {
+    #[default]
+    AdvanceOnly,
+    Exact,
+}
+
+/// A pipeline stage. Stages are kept, in pipeline order, inside their project's
+/// item: every request reads the project anyway, so stage precedence needs no
+/// extra read, and reordering rewrites one item and no company.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub identity_secret: String,
+    pub require_identity_verification: bool,
+    pub default_stage_update_mode: StageUpdateMode,
+    /// Origins allowed to call widget routes; empty means any.
+    pub allowed_origins: Vec<String>,
+    /// In pipeline order: position = index + 1.
+    pub stages: Vec<Stage>,
+    /// Bumped by every write to the stage list or settings; writes are conditional on it.
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub project_id: String,
+    pub user_id: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: String,
+    pub project_id: String,
+    pub name: Option<String>,
+    /// Normalised (trimmed, lower-cased); unique per project through an email claim item.
+    pub email: Option<String>,
+    /// The customer's own user id; unique per project through a user-id claim item.
+    pub user_id: Option<String>,
+    pub phone: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub metadata: Attributes,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    pub stage_id: Option<String>,
+    pub deal_value: Option<f64>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub metadata: Attributes,
+    #[serde(default)]
+    pub enrichment: Attributes,
+    pub is_placeholder: bool,
+    /// Equals the number of link items for this company: changed only in the
+    /// same transaction that writes or deletes a link.
+    pub contact_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSource {
+    Identify,
+    Manual,
+    Placeholder,
+}
+
+/// The contact–company junction row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub project_id: String,
+    pub contact_id: String,
+    pub company_id: String,
+    pub source: LinkSource,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visitor {
+    pub project_id: String,
+    pub visitor_id: String,
+    #[serde(default)]
+    pub properties: Attributes,
+    pub contact_id: Option<String>,
+    pub active_company_id: Option<String>,
+    pub first_seen_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Which claim an item is: the unique email or the unique user id of a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    Email,
+    UserId,
+}
+
+/// A uniqueness claim: owning this item is owning the email or user id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub project_id: String,
+    pub kind: ClaimKind,
+    /// The claimed value (normalised email, or user id).
+    pub value: String,
+    pub contact_id: String,
+}

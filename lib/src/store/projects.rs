@@ -1,0 +1,102 @@
+//! Projects and memberships.
+
+use super::keys::{self, Item};
+use super::record::{from_item, to_item};
+use super::{Page, Store, StoreError};
+use crate::model::{Member, Project};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+impl Store {
+    /// Creates a project and its owner's membership: both items or neither,
+    /// and neither may exist already.
+    pub async fn create_project(
+        &self,
+        project: &Project,
+        owner: &Member,
+    ) -> Result<(), StoreError> {
+        self.transact(vec![
+            self.tx_put(to_item(project)?, "attribute_not_exists(pk)")?,
+            self.tx_put(to_item(owner)?, "attribute_not_exists(pk)")?,
+        ])
+        .await
+    }
+
+    pub async fn get_project(&self, project_id: &str) -> Result<Option<Project>, StoreError> {
+        self.get(&keys::project(project_id).key, false).await
+    }
+
+    /// The project and `user`'s membership of it, in one round trip; `None`
+    /// unless both exist.
+    pub async fn get_membership(
+        &self,
+        project_id: &str,
+        user: &str,
+    ) -> Result<Option<(Project, Member)>, StoreError> {
+        let project_key = keys::project(project_id).key;
+        let member_key = keys::member(project_id, user).key;
+        let mut project = None;
+        let mut member = None;
+        for item in self
+            .batch_get(vec![project_key.clone(), member_key])
+            .await?
+        {
+            if item.get(keys::SK) == Some(&AttributeValue::S(project_key.sk.clone())) {
+                project = Some(from_item::<Project>(item)?);
+            } else {
+                member = Some(from_item::<Member>(item)?);
+            }
+        }
+        Ok(project.zip(member))
+    }
+
+    /// A page of `user`'s memberships with their projects, oldest project first
+    /// (project ids are ULIDs).
+    pub async fn list_memberships(
+        &self,
+        user: &str,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<Page<(Project, Member)>, StoreError> {
+        let output = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :user")
+            .expression_attribute_values(":user", AttributeValue::S(keys::user_projects(user)))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let project_ids: Vec<String> = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get(keys::PK)?.as_s().ok())
+            .filter_map(|pk| keys::project_of(pk))
+            .map(str::to_owned)
+            .collect();
+        let projects: Vec<Project> = self
+            .get_many(project_ids.iter().map(|id| keys::project(id).key).collect())
+            .await?;
+        let members: Vec<Member> = self
+            .get_many(
+                project_ids
+                    .iter()
+                    .map(|id| keys::member(id, user).key)
+                    .collect(),
+            )
+            .await?;
+        let items = projects
+            .into_iter()
+            .filter_map(|project| {
+                let member = members.iter().find(|m| m.project_id == project.id)?.clone();
+                Some((project, member))
+            })
+            .collect();
+        Ok(Page {
+            items,
+            last_key: output.last_evaluated_key,
+        })
+    }
+}

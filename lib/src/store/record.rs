@@ -1,0 +1,83 @@
+//! Records ↔ items. A record serialises with `serde_dynamo`, loses any NULL
+//! attribute (absent means unset, so `attribute_not_exists` conditions hold),
+//! and gains the keys `keys` derives for it.
+
+use super::StoreError;
+use super::keys::{self, Item, ItemKeys};
+use crate::model::{Claim, ClaimKind, Company, Contact, Link, Member, Project, Visitor};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A record stored as one item of the table.
+pub trait Record: Serialize + DeserializeOwned {
+    fn keys(&self) -> ItemKeys;
+}
+
+pub fn to_item<R: Record>(record: &R) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(record).map_err(|_| corrupt::<R>())?;
+    item.retain(|_, value| !matches!(value, AttributeValue::Null(_)));
+    record.keys().write_into(&mut item);
+    Ok(item)
+}
+
+pub fn from_item<R: Record>(item: Item) -> Result<R, StoreError> {
+    serde_dynamo::from_item(item).map_err(|_| corrupt::<R>())
+}
+
+/// The serde error is dropped on purpose: its text can quote attribute values.
+fn corrupt<R>() -> StoreError {
+    let path = std::any::type_name::<R>();
+    StoreError::Corrupt {
+        entity: path.rsplit("::").next().unwrap_or(path),
+    }
+}
+
+impl Record for Project {
+    fn keys(&self) -> ItemKeys {
+        keys::project(&self.id)
+    }
+}
+
+impl Record for Member {
+    fn keys(&self) -> ItemKeys {
+        keys::member(&self.project_id, &self.user_id)
+    }
+}
+
+impl Record for Contact {
+    fn keys(&self) -> ItemKeys {
+        keys::contact(&self.project_id, &self.id)
+    }
+}
+
+impl Record for Company {
+    fn keys(&self) -> ItemKeys {
+        keys::company(&self.project_id, &self.id)
+    }
+}
+
+impl Record for Link {
+    fn keys(&self) -> ItemKeys {
+        keys::link(&self.project_id, &self.contact_id, &self.company_id)
+    }
+}
+
+impl Record for Visitor {
+    fn keys(&self) -> ItemKeys {
+        keys::visitor(
+            &self.project_id,
+            &self.visitor_id,
+            self.contact_id.as_deref(),
+        )
+    }
+}
+
+impl Record for Claim {
+    fn keys(&self) -> ItemKeys {
+        match self.kind {
+            ClaimKind::Email => keys::email_claim(&self.project_id, &self.value),
+            ClaimKind::UserId => keys::user_id_claim(&self.project_id, &self.value),
+        }
+    }
+}
