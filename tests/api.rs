@@ -418,6 +418,10 @@ fn template_table_is_the_one_table_definition() {
 
 // ---- the dev server over real HTTP ---------------------------------------------
 
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn dev_server_serves_routes_over_http_like_api_gateway() {
     let app = fresh_app().await;
@@ -467,38 +471,26 @@ async fn dev_server_serves_routes_over_http_like_api_gateway() {
         .unwrap()
         .to_owned();
 
-    let fetched: Value = http
-        .get(format!("{base}/api/projects/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched = json_of(
+        http.get(format!("{base}/api/projects/{id}"))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(fetched["name"], "Over HTTP");
 
-    let stages: Value = http
-        .get(format!("{base}/api/stages"))
-        .bearer_auth(&token)
-        .header("X-Project-Id", &id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stages = json_of(
+        http.get(format!("{base}/api/stages"))
+            .bearer_auth(&token)
+            .header("X-Project-Id", &id),
+    )
+    .await;
     assert_eq!(stages["data"].as_array().unwrap().len(), 6);
 
-    let listed: Value = http
-        .get(format!("{base}/api/projects?limit=1"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = json_of(
+        http.get(format!("{base}/api/projects?limit=1"))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(listed["data"][0]["id"], id.as_str());
 
     let unknown = http

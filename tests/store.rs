@@ -71,6 +71,15 @@ fn entity_count(items: &[keys::Item], entity: &str) -> usize {
         .count()
 }
 
+async fn contact_count(store: &Store, project: &str, company: &str) -> i64 {
+    store
+        .get_company(project, company)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact_count
+}
+
 /// Link items of `company`, read consistently from the table itself.
 async fn link_rows(store: &Store, company: &str) -> usize {
     all_items(store)
@@ -245,15 +254,7 @@ async fn link_needs_both_records_and_writes_nothing_otherwise() {
     assert_eq!(outcome, LinkOutcome::ContactMissing);
     let items = all_items(&store).await;
     assert_eq!(entity_count(&items, "Link"), 0);
-    assert_eq!(
-        store
-            .get_company(&project, "acme")
-            .await
-            .unwrap()
-            .unwrap()
-            .contact_count,
-        0
-    );
+    assert_eq!(contact_count(&store, &project, "acme").await, 0);
 }
 
 #[tokio::test]
@@ -269,15 +270,7 @@ async fn link_and_unlink_are_idempotent() {
     let row = link(&project, &person.id, "acme");
     assert_eq!(store.link(&row).await.unwrap(), LinkOutcome::Linked);
     assert_eq!(store.link(&row).await.unwrap(), LinkOutcome::AlreadyLinked);
-    assert_eq!(
-        store
-            .get_company(&project, "acme")
-            .await
-            .unwrap()
-            .unwrap()
-            .contact_count,
-        1
-    );
+    assert_eq!(contact_count(&store, &project, "acme").await, 1);
     let (_, links) = store
         .get_contact_with_links(&project, &person.id)
         .await
@@ -296,15 +289,7 @@ async fn link_and_unlink_are_idempotent() {
         store.unlink(&project, &person.id, "acme").await.unwrap(),
         UnlinkOutcome::NotLinked
     );
-    assert_eq!(
-        store
-            .get_company(&project, "acme")
-            .await
-            .unwrap()
-            .unwrap()
-            .contact_count,
-        0
-    );
+    assert_eq!(contact_count(&store, &project, "acme").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -353,12 +338,7 @@ async fn racing_links_and_unlinks_keep_contact_count_equal_to_link_rows() {
     for task in tasks {
         task.await.unwrap().expect("every operation completes");
     }
-    let count = store
-        .get_company(&project, "acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .contact_count;
+    let count = contact_count(&store, &project, "acme").await;
     let rows = link_rows(&store, "acme").await;
     assert_eq!(count as usize, rows);
     assert_eq!(
