@@ -29,6 +29,7 @@ fn contact(project: &str, email: Option<&str>, user_id: Option<&str>) -> Contact
         notes: None,
         tags: Vec::new(),
         metadata: Default::default(),
+        placeholder_company_id: None,
         created_at: now,
         updated_at: now,
     }

@@ -29,6 +29,11 @@ impl ApiError {
         }
     }
 
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(Box::new(details));
         self

@@ -84,23 +84,30 @@ pub fn parse_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if !inner.is_data() {
-            return ApiError::invalid_json();
-        }
-        let message = inner.to_string();
-        // A missing field's path is its parent's; the name is in serde's message.
-        let field = match quoted_field(&message, "missing field `") {
-            Some(name) if path == "." => name.to_owned(),
-            Some(name) => format!("{path}.{name}"),
-            None => path,
-        };
-        ApiError::validation(&field, data_error_message(&message))
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
     de.end().map_err(|_| ApiError::invalid_json())?;
     Ok(value)
+}
+
+/// Deserialises parsed JSON, naming the field that does not fit.
+pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(field_error)
+}
+
+fn field_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if !inner.is_data() {
+        return ApiError::invalid_json();
+    }
+    let message = inner.to_string();
+    // A missing field's path is its parent's; the name is in serde's message.
+    let field = match quoted_field(&message, "missing field `") {
+        Some(name) if path == "." => name.to_owned(),
+        Some(name) => format!("{path}.{name}"),
+        None => path,
+    };
+    ApiError::validation(&field, data_error_message(&message))
 }
 
 fn quoted_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {

@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod model;
 pub mod store;
 pub mod validate;
+pub mod views;
 
 pub use app::App;
 pub use error::ApiError;

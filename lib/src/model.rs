@@ -84,6 +84,10 @@ pub struct Contact {
     pub tags: Vec<String>,
     #[serde(default)]
     pub metadata: Attributes,
+    /// The placeholder company holding this contact's company-level fields
+    /// until a real company is linked; writes that create or promote it are
+    /// conditional on this value, so a contact never gets two.
+    pub placeholder_company_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -157,4 +161,27 @@ pub struct Claim {
     /// The claimed value (normalised email, or user id).
     pub value: String,
     pub contact_id: String,
+}
+
+/// A tracked milestone (`POST /api/widget/track`), with the visitor's context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub value: Option<Scalar>,
+    pub occurred_at: Timestamp,
+    pub event_key: Option<String>,
+    pub visitor_id: String,
+    pub contact_id: Option<String>,
+    pub company_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Owning this item is having stored the event with this `event_key`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventKeyClaim {
+    pub project_id: String,
+    pub event_key: String,
+    pub event_id: String,
 }

@@ -15,6 +15,8 @@ use std::path::PathBuf;
 
 pub use hal_devserver::apigw;
 
+pub mod meter;
+
 pub fn endpoint() -> String {
     std::env::var("DYNAMODB_ENDPOINT").expect(
         "DYNAMODB_ENDPOINT is not set: run the integration tests with infra/test.sh, \
@@ -34,11 +36,22 @@ pub async fn fresh_store() -> Store {
 
 /// An app on a fresh table. Leaked like a Lambda's: handlers take `&'static App`.
 pub async fn fresh_app() -> &'static App {
-    let store = fresh_store().await;
-    Box::leak(Box::new(App::new(
-        store,
-        CursorKey::new(ulid::Ulid::new().to_string()),
-    )))
+    metered_app().await.0
+}
+
+/// An app on a fresh table whose DynamoDB calls are recorded by the meter.
+pub async fn metered_app() -> (&'static App, meter::Meter) {
+    let meter = meter::Meter::default();
+    let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let config = Store::local_config(&endpoint())
+        .interceptor(meter.clone())
+        .build();
+    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(config), table.as_str());
+    schema::create_table(store.client(), &table)
+        .await
+        .expect("create the test table on DynamoDB Local");
+    let cursor_key = CursorKey::new(ulid::Ulid::new().to_string());
+    (Box::leak(Box::new(App::new(store, cursor_key))), meter)
 }
 
 /// A handler's answer: status and parsed JSON body.

@@ -47,4 +47,9 @@ pub const ROUTES: &[Route] = &[
     route!("GET" "/api/projects" => "list-projects", Jwt, handlers::projects::list),
     route!("GET" "/api/projects/{id}" => "get-project", Jwt, handlers::projects::get),
     route!("GET" "/api/stages" => "list-stages", Jwt, handlers::stages::list),
+    route!("POST" "/api/widget/identify" => "widget-identify", None, handlers::widget::identify),
+    route!("POST" "/api/widget/set-properties" => "widget-set-properties", None, handlers::widget::set_properties),
+    route!("POST" "/api/widget/track" => "widget-track", None, handlers::widget::track),
+    route!("POST" "/api/widget/set-stage" => "widget-set-stage", None, handlers::widget::set_stage),
+    route!("POST" "/api/widget/set-deal" => "widget-set-deal", None, handlers::widget::set_deal),
 ];

@@ -32,7 +32,45 @@ pub fn router(app: &'static App, jwt: DevJwt) -> Router {
             ),
         );
     }
-    router.fallback(|| async { gateway_message(StatusCode::NOT_FOUND, "Not Found") })
+    router
+        .fallback(|| async { gateway_message(StatusCode::NOT_FOUND, "Not Found") })
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// The HTTP API's CORS configuration (`template.yaml`): API Gateway answers
+/// preflights itself and adds the allow-origin header to every response.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let from_browser = req.headers().contains_key(header::ORIGIN);
+    if from_browser && req.method() == Method::OPTIONS {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET,POST,PUT,PATCH,DELETE"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization,content-type,x-project-id,x-api-key"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return response;
+    }
+    let mut response = next.run(req).await;
+    if from_browser {
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    response
 }
 
 async fn dispatch(

@@ -4,3 +4,4 @@
 
 pub mod projects;
 pub mod stages;
+pub mod widget;

@@ -16,6 +16,8 @@
 //! | `Visitor` | `P#{project}#V#{visitor}` | `VISITOR` | `P#{project}#CT#{contact}` when linked | `V#{visitor}` | get a visitor; contact → visitors (gsi1) |
 //! | `Claim` (email) | `P#{project}#EMAIL#{email}` | `CLAIM` | – | – | email uniqueness; find a contact by email |
 //! | `Claim` (user id) | `P#{project}#UID#{user_id}` | `CLAIM` | – | – | user_id uniqueness; find a contact by user_id |
+//! | `Event` | `P#{project}#EV#CT#{contact}` (or `#EV#V#{visitor}` before identify) | `{occurred_at}#{event}` | `P#{project}#EV#CO#{company}` when known | `{occurred_at}#{event}` | a contact's events newest first; a company's events newest first (gsi1) |
+//! | `EventKey` | `P#{project}#EVKEY#{event_key}` | `CLAIM` | – | – | `track` idempotency: written with the event, only if absent |
 //!
 //! Keys are injective: project and contact ids are validated prefixed ULIDs
 //! (`ids::is_valid`), and every free-form part (company id, visitor id, email,
@@ -48,6 +50,8 @@ pub enum Entity {
     Company,
     Visitor,
     Claim,
+    Event,
+    EventKey,
 }
 
 impl Entity {
@@ -60,6 +64,8 @@ impl Entity {
             Entity::Company => "Company",
             Entity::Visitor => "Visitor",
             Entity::Claim => "Claim",
+            Entity::Event => "Event",
+            Entity::EventKey => "EventKey",
         }
     }
 }
@@ -212,6 +218,51 @@ pub fn user_id_claim(project: &str, user_id: &str) -> ItemKeys {
     ItemKeys {
         entity: Entity::Claim,
         key: Key::new(format!("P#{project}#UID#{user_id}"), "CLAIM"),
+        gsi1: None,
+    }
+}
+
+/// `pk` of a contact's events, or of a visitor's before it is identified.
+pub fn events_of(project: &str, owner: EventOwner<'_>) -> String {
+    match owner {
+        EventOwner::Contact(contact) => format!("P#{project}#EV#CT#{contact}"),
+        EventOwner::Visitor(visitor) => format!("P#{project}#EV#V#{visitor}"),
+    }
+}
+
+/// `gsi1pk` of a company's events.
+pub fn company_events(project: &str, company: &str) -> String {
+    format!("P#{project}#EV#CO#{company}")
+}
+
+/// Whose event partition an event lives in.
+#[derive(Debug, Clone, Copy)]
+pub enum EventOwner<'a> {
+    Contact(&'a str),
+    Visitor(&'a str),
+}
+
+/// An event's keys: sorted by time within its contact (or visitor), and
+/// within its company in gsi1.
+pub fn event(
+    project: &str,
+    owner: EventOwner<'_>,
+    company: Option<&str>,
+    occurred_at: &str,
+    event_id: &str,
+) -> ItemKeys {
+    let sort = format!("{occurred_at}#{event_id}");
+    ItemKeys {
+        entity: Entity::Event,
+        key: Key::new(events_of(project, owner), sort.clone()),
+        gsi1: company.map(|c| Key::new(company_events(project, c), sort)),
+    }
+}
+
+pub fn event_key(project: &str, event_key: &str) -> ItemKeys {
+    ItemKeys {
+        entity: Entity::EventKey,
+        key: Key::new(format!("P#{project}#EVKEY#{event_key}"), "CLAIM"),
         gsi1: None,
     }
 }

@@ -81,6 +81,16 @@ impl Store {
         }
     }
 
+    pub async fn get_link(
+        &self,
+        project_id: &str,
+        contact_id: &str,
+        company_id: &str,
+    ) -> Result<Option<Link>, StoreError> {
+        self.get(&keys::link(project_id, contact_id, company_id).key, false)
+            .await
+    }
+
     /// Ids of the contacts linked to a company: one Query on the inverted side (gsi1).
     pub async fn company_contact_ids(
         &self,

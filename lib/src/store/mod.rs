@@ -6,6 +6,7 @@
 //! - `record`: records ↔ items
 //! - `projects`, `contacts`, `companies`, `links`, `visitors`: the operations
 
+pub mod changes;
 pub mod companies;
 pub mod contacts;
 mod error;
@@ -15,6 +16,7 @@ pub mod projects;
 pub mod record;
 pub mod schema;
 pub mod visitors;
+pub mod write;
 
 pub use error::{CancelReason, StoreError};
 
@@ -49,13 +51,19 @@ impl Store {
 
     /// A store on DynamoDB Local (or any endpoint that accepts fixed dummy credentials).
     pub fn local(endpoint: &str, table: impl Into<Arc<str>>) -> Self {
-        let config = aws_sdk_dynamodb::Config::builder()
+        Store::new(
+            Client::from_conf(Store::local_config(endpoint).build()),
+            table,
+        )
+    }
+
+    /// The client configuration for DynamoDB Local, to extend (e.g. with interceptors).
+    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "hal-local"))
-            .build();
-        Store::new(Client::from_conf(config), table)
     }
 
     pub fn client(&self) -> &Client {
@@ -150,6 +158,18 @@ impl Store {
             .collect()
     }
 
+    /// Reads any mix of items in one round trip (BatchGetItem), to be taken
+    /// out by key and record type.
+    pub async fn fetch(&self, keys: Vec<Key>) -> Result<Fetched, StoreError> {
+        let items = self.batch_get(keys).await?;
+        Ok(Fetched {
+            items: items
+                .into_iter()
+                .filter_map(|item| Some((key_of(&item)?, item)))
+                .collect(),
+        })
+    }
+
     /// Runs a transaction as one unit. A cancellation caused only by concurrent
     /// transactions on the same items is retried with backoff (the items'
     /// conditions are re-evaluated each time, so a retry is always safe); any
@@ -209,7 +229,7 @@ fn give_up(err: StoreError, attempt: u32) -> Option<StoreError> {
 }
 
 /// Exponential backoff with full jitter: 0..(10 ms · 2^attempt), capped at 1 s.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let ceiling = 10u64.saturating_mul(1 << attempt.min(7)).min(1_000);
     Duration::from_millis(rand::random_range(0..=ceiling))
 }
@@ -312,6 +332,19 @@ impl Values {
 
     fn into_map(self) -> Option<Item> {
         (!self.0.is_empty()).then(|| self.0.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+}
+
+/// Items read by [`Store::fetch`].
+#[derive(Debug, Default)]
+pub struct Fetched {
+    items: HashMap<Key, Item>,
+}
+
+impl Fetched {
+    /// The record at `key`, if it was found.
+    pub fn take<R: Record>(&mut self, key: &Key) -> Result<Option<R>, StoreError> {
+        self.items.remove(key).map(record::from_item).transpose()
     }
 }
 

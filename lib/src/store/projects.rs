@@ -1,7 +1,7 @@
 //! Projects and memberships.
 
 use super::keys::{self, Item};
-use super::record::{from_item, to_item};
+use super::record::to_item;
 use super::{Page, Store, StoreError};
 use crate::model::{Member, Project};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -21,6 +21,24 @@ impl Store {
         .await
     }
 
+    /// Saves a changed project (settings, stages) whose `version` the caller
+    /// bumped by one: only if nobody saved it since it was read.
+    pub async fn save_project(&self, project: &Project) -> Result<(), StoreError> {
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(to_item(project)?))
+            .condition_expression("version = :read")
+            .expression_attribute_values(
+                ":read",
+                AttributeValue::N((project.version - 1).to_string()),
+            )
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
     pub async fn get_project(&self, project_id: &str) -> Result<Option<Project>, StoreError> {
         self.get(&keys::project(project_id).key, false).await
     }
@@ -34,18 +52,11 @@ impl Store {
     ) -> Result<Option<(Project, Member)>, StoreError> {
         let project_key = keys::project(project_id).key;
         let member_key = keys::member(project_id, user).key;
-        let mut project = None;
-        let mut member = None;
-        for item in self
-            .batch_get(vec![project_key.clone(), member_key])
-            .await?
-        {
-            if item.get(keys::SK) == Some(&AttributeValue::S(project_key.sk.clone())) {
-                project = Some(from_item::<Project>(item)?);
-            } else {
-                member = Some(from_item::<Member>(item)?);
-            }
-        }
+        let mut found = self
+            .fetch(vec![project_key.clone(), member_key.clone()])
+            .await?;
+        let project = found.take::<Project>(&project_key)?;
+        let member = found.take::<Member>(&member_key)?;
         Ok(project.zip(member))
     }
 

@@ -4,7 +4,9 @@
 
 use super::StoreError;
 use super::keys::{self, Item, ItemKeys};
-use crate::model::{Claim, ClaimKind, Company, Contact, Link, Member, Project, Visitor};
+use crate::model::{
+    Claim, ClaimKind, Company, Contact, Event, EventKeyClaim, Link, Member, Project, Visitor,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -79,5 +81,28 @@ impl Record for Claim {
             ClaimKind::Email => keys::email_claim(&self.project_id, &self.value),
             ClaimKind::UserId => keys::user_id_claim(&self.project_id, &self.value),
         }
+    }
+}
+
+impl Record for Event {
+    fn keys(&self) -> ItemKeys {
+        let owner = match &self.contact_id {
+            Some(contact) => keys::EventOwner::Contact(contact),
+            None => keys::EventOwner::Visitor(&self.visitor_id),
+        };
+        let occurred_at = self.occurred_at.to_string();
+        keys::event(
+            &self.project_id,
+            owner,
+            self.company_id.as_deref(),
+            &occurred_at,
+            &self.id,
+        )
+    }
+}
+
+impl Record for EventKeyClaim {
+    fn keys(&self) -> ItemKeys {
+        keys::event_key(&self.project_id, &self.event_key)
     }
 }

@@ -1,0 +1,799 @@
+//! `POST /api/widget/identify` (SPEC §4): turn a visitor into a contact with
+//! companies.
+//!
+//! One attempt reads what it decides on (project, visitor, claims, named
+//! companies, then the contact collections, then any other linked company),
+//! computes every record's new state in memory, and commits the differences
+//! as one transaction whose conditions assert what it read: new items must
+//! not exist, claims must be free, a stage may only move from the stages the
+//! decision allowed, a placeholder is deleted only while its count is ours
+//! alone. A refusal means a concurrent writer changed what was read, so the
+//! attempt runs again on fresh reads; losers of an identity race find the
+//! winner's claim and reuse its contact. An identical repeat computes no
+//! difference and writes nothing.
+
+use crate::app::App;
+use crate::domain::placeholder;
+use crate::domain::stages::{self, Target};
+use crate::domain::widget::{self, Caller};
+use crate::error::ApiError;
+use crate::ids::{IdKind, new_id};
+use crate::model::{
+    Claim, ClaimKind, Company, Contact, Link, LinkSource, Project, StageUpdateMode, Visitor,
+};
+use crate::store::keys;
+use crate::store::write::{ItemWrite, WriteSet};
+use crate::store::{Store, StoreError, backoff, changes};
+use crate::validate::{self, AttributesPatch};
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::future::try_join_all;
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Attempts before a hot spot is reported as `429 contention`.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// The `company` object of identify, validated.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyInput {
+    pub id: String,
+    pub name: Option<String>,
+    pub domain: Option<Option<String>>,
+    pub industry: Option<Option<String>>,
+    pub stage: Option<String>,
+    pub deal_value: Option<Option<f64>>,
+    pub metadata: Option<AttributesPatch>,
+}
+
+/// An identify request, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub metadata: Option<AttributesPatch>,
+    pub properties: Option<AttributesPatch>,
+    pub company: Option<CompanyInput>,
+    pub company_ids: Vec<String>,
+    pub stage_update_mode: Option<StageUpdateMode>,
+}
+
+impl Input {
+    /// Fields that need a contact (rule 4 refuses them for an anonymous visitor).
+    fn has_contact_or_company_fields(&self) -> bool {
+        self.name.is_some()
+            || self.phone.is_some()
+            || self.metadata.is_some()
+            || self.company.is_some()
+            || !self.company_ids.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// The result of a stage write (identify's `company.stage`, set-stage, set-deal).
+#[derive(Debug, Clone, Serialize)]
+pub struct StageOutcome {
+    pub stage_applied: bool,
+    pub previous_stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Debug)]
+pub struct Identified {
+    pub project: Project,
+    pub visitor: Visitor,
+    pub contact: Option<Contact>,
+    /// The contact's companies after the call.
+    pub companies: Vec<Company>,
+    pub created_contact: bool,
+    pub created_companies: Vec<String>,
+    pub created_placeholder: bool,
+    pub relinked: bool,
+    pub warnings: Vec<Warning>,
+    pub stage: Option<StageOutcome>,
+}
+
+pub async fn identify(
+    app: &App,
+    req: &Request,
+    caller: &Caller,
+    input: &Input,
+) -> Result<Identified, ApiError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        if let Some(done) = attempt_once(app, req, caller, input).await? {
+            return Ok(done);
+        }
+    }
+    Err(StoreError::Contention.into())
+}
+
+/// Which item of the transaction a write is, to read cancellation reasons by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tag {
+    Visitor,
+    Contact,
+    EmailClaim,
+    UserIdClaim,
+    Company(usize),
+    Link(usize),
+    PlaceholderLink,
+    OtherVisitor(usize),
+}
+
+/// A company this call changes: old and new state, links added or removed.
+#[derive(Debug)]
+struct CompanyChange {
+    old: Option<Company>,
+    new: Company,
+    count_delta: i64,
+    /// Delete (a placeholder) instead of updating: only while its stored count
+    /// is still the one read, i.e. no other contact got linked meanwhile.
+    delete: bool,
+    /// `advance_only` stage write: ids the stored stage may be moving from.
+    stage_from: Option<Vec<String>>,
+    /// Fields carried over from a placeholder: must still be unset.
+    carried: Vec<&'static str>,
+}
+
+impl CompanyChange {
+    fn write(&self) -> Result<ItemWrite, ApiError> {
+        let Some(old) = &self.old else {
+            let mut new = self.new.clone();
+            new.contact_count = self.count_delta;
+            return Ok(changes::create(&new)?);
+        };
+        if self.delete {
+            let mut write = ItemWrite::delete(keys::company(&old.project_id, &old.id).key);
+            write
+                .require_equals("is_placeholder", AttributeValue::Bool(true))
+                .require_equals(
+                    "contact_count",
+                    AttributeValue::N(old.contact_count.to_string()),
+                );
+            return Ok(write);
+        }
+        let mut write = changes::company(old, &self.new)?;
+        if self.count_delta != 0 {
+            write.add("contact_count", self.count_delta);
+        }
+        if let Some(from) = &self.stage_from {
+            let from: Vec<&str> = from.iter().map(String::as_str).collect();
+            write.require_absent_or_in("stage_id", &from);
+        }
+        for field in &self.carried {
+            write.require_absent(field);
+        }
+        Ok(write)
+    }
+}
+
+/// `email_in_use`, `user_id_not_changed`, …: the identity field the request
+/// could not give the contact.
+fn warning(kind: ClaimKind, what: &str) -> Warning {
+    let (code, message) = match (kind, what) {
+        (ClaimKind::Email, "in_use") => (
+            "email_in_use",
+            "another contact has this email; both contacts were left unchanged",
+        ),
+        (ClaimKind::UserId, "in_use") => (
+            "user_id_in_use",
+            "another contact has this user_id; both contacts were left unchanged",
+        ),
+        (ClaimKind::Email, _) => (
+            "email_not_changed",
+            "the contact keeps its email; change it with PATCH /api/contacts/{id}",
+        ),
+        (ClaimKind::UserId, _) => (
+            "user_id_not_changed",
+            "the contact keeps its user_id; change it with PATCH /api/contacts/{id}",
+        ),
+    };
+    Warning { code, message }
+}
+
+/// How the contact of this call was found (SPEC §4 rules 1–4).
+enum Resolution {
+    /// Rule 1 (the visitor's compatible contact) or rule 3 (matched by identity).
+    Existing(String),
+    /// Rule 3: no contact has this identity yet.
+    Create,
+    /// Rule 4: no identity and no linked contact.
+    VisitorOnly,
+}
+
+/// Rules 1–2: the visitor's contact is reused unless the request's identity
+/// conflicts with it (a different user_id, or a different email without a
+/// matching user_id).
+fn compatible(contact: &Contact, email: Option<&str>, user_id: Option<&str>) -> bool {
+    let differs = |asked: Option<&str>, held: Option<&str>| matches!((asked, held), (Some(a), Some(h)) if a != h);
+    let user_id_matches =
+        matches!((user_id, contact.user_id.as_deref()), (Some(a), Some(h)) if a == h);
+    !differs(user_id, contact.user_id.as_deref())
+        && (user_id_matches || !differs(email, contact.email.as_deref()))
+}
+
+/// Returns `None` when a concurrent change refused the commit: run again.
+async fn attempt_once(
+    app: &App,
+    req: &Request,
+    caller: &Caller,
+    input: &Input,
+) -> Result<Option<Identified>, ApiError> {
+    let store = &app.store;
+    let project_id = caller.project_id.as_str();
+
+    // Round 1: project, visitor, claims and every company the request names.
+    let named: Vec<String> = input
+        .company
+        .iter()
+        .map(|c| c.id.clone())
+        .chain(input.company_ids.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut extra: Vec<keys::Key> = named
+        .iter()
+        .map(|id| keys::company(project_id, id).key)
+        .collect();
+    let email_key = input
+        .email
+        .as_deref()
+        .map(|e| keys::email_claim(project_id, e).key);
+    let user_id_key = input
+        .user_id
+        .as_deref()
+        .map(|u| keys::user_id_claim(project_id, u).key);
+    extra.extend(email_key.iter().chain(user_id_key.iter()).cloned());
+    let (session, mut found) = widget::open(app, req, caller, extra).await?;
+    let project = &session.project;
+    let email_claim: Option<Claim> = email_key
+        .as_ref()
+        .map(|k| found.take(k))
+        .transpose()?
+        .flatten();
+    let user_id_claim: Option<Claim> = user_id_key
+        .as_ref()
+        .map(|k| found.take(k))
+        .transpose()?
+        .flatten();
+    let mut known: BTreeMap<String, Company> = BTreeMap::new();
+    for id in &named {
+        if let Some(company) = found.take::<Company>(&keys::company(project_id, id).key)? {
+            known.insert(id.clone(), company);
+        }
+    }
+
+    // Requests that cannot apply are refused before anything is written.
+    let target: Option<Target> = match input.company.as_ref().and_then(|c| c.stage.as_deref()) {
+        Some(name) => Some(stages::find(project, name).ok_or_else(|| stages::unknown(project))?),
+        None => None,
+    };
+    let primary_id = input.company.as_ref().map(|c| c.id.as_str());
+    let missing: Vec<&str> = input
+        .company_ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !known.contains_key(*id) && Some(*id) != primary_id)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_company",
+            "company_ids names companies that do not exist",
+        )
+        .with_details(json!({ "missing": missing })));
+    }
+
+    // Round 2: the contacts involved, each with its links (one Query each).
+    let linked_id = session.visitor.as_ref().and_then(|v| v.contact_id.clone());
+    let candidates: BTreeSet<String> = linked_id
+        .iter()
+        .chain(user_id_claim.iter().map(|c| &c.contact_id))
+        .chain(email_claim.iter().map(|c| &c.contact_id))
+        .cloned()
+        .collect();
+    let loaded: BTreeMap<String, (Contact, Vec<Link>)> = try_join_all(
+        candidates
+            .iter()
+            .map(|id| store.get_contact_with_links(project_id, id)),
+    )
+    .await?
+    .into_iter()
+    .flatten()
+    .map(|(contact, links)| (contact.id.clone(), (contact, links)))
+    .collect();
+
+    let email = input.email.as_deref();
+    let user_id = input.user_id.as_deref();
+    let owner = |claim: &Option<Claim>| {
+        claim
+            .as_ref()
+            .map(|c| c.contact_id.clone())
+            .filter(|id| loaded.contains_key(id))
+    };
+    let linked = linked_id.as_ref().and_then(|id| loaded.get(id));
+    let resolution = match linked {
+        Some((contact, _)) if compatible(contact, email, user_id) => {
+            Resolution::Existing(contact.id.clone())
+        }
+        _ if email.is_none() && user_id.is_none() => Resolution::VisitorOnly,
+        _ => match owner(&user_id_claim).or_else(|| owner(&email_claim)) {
+            Some(id) => Resolution::Existing(id),
+            None => Resolution::Create,
+        },
+    };
+
+    let mut visitor = session.touched_visitor();
+    if let Some(patch) = &input.properties {
+        visitor.properties = validate::merge("properties", &visitor.properties, patch)?;
+    }
+    let mut writes: WriteSet<Tag> = WriteSet::default();
+    let mut warnings = Vec::new();
+
+    // Rule 4: an anonymous visitor only gets visitor data.
+    if matches!(resolution, Resolution::VisitorOnly) {
+        if input.has_contact_or_company_fields() {
+            return Err(ApiError::conflict(
+                "visitor_not_identified",
+                "send email or user_id to identify the visitor before contact or company fields",
+            ));
+        }
+        writes.push(Tag::Visitor, session.visitor_write(&visitor)?);
+        if !commit(store, writes).await? {
+            return Ok(None);
+        }
+        return Ok(Some(Identified {
+            project: session.project.clone(),
+            visitor,
+            contact: None,
+            companies: Vec::new(),
+            created_contact: false,
+            created_companies: Vec::new(),
+            created_placeholder: false,
+            relinked: false,
+            warnings,
+            stage: None,
+        }));
+    }
+
+    // The contact's new state.
+    let now = session.now;
+    let (old_contact, links) = match &resolution {
+        Resolution::Existing(id) => {
+            let (contact, links) = loaded
+                .get(id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("resolved contact not loaded"))?;
+            (Some(contact), links)
+        }
+        _ => (None, Vec::new()),
+    };
+    let relinked =
+        linked_id.is_some() && linked_id.as_deref() != old_contact.as_ref().map(|c| c.id.as_str());
+    let mut contact = old_contact.clone().unwrap_or_else(|| Contact {
+        id: new_id(IdKind::Contact),
+        project_id: project_id.to_owned(),
+        name: None,
+        email: None,
+        user_id: None,
+        phone: None,
+        notes: None,
+        tags: Vec::new(),
+        metadata: Default::default(),
+        placeholder_company_id: None,
+        created_at: now,
+        updated_at: now,
+    });
+    contact.updated_at = now;
+    let contact_key = keys::contact(project_id, &contact.id).key;
+    // Missing identity fields are filled in, claiming them; one owned by
+    // another contact leaves both contacts as they are.
+    for (kind, asked, claim) in [
+        (ClaimKind::Email, email, &email_claim),
+        (ClaimKind::UserId, user_id, &user_id_claim),
+    ] {
+        let Some(asked) = asked else { continue };
+        let held = match kind {
+            ClaimKind::Email => contact.email.as_deref(),
+            ClaimKind::UserId => contact.user_id.as_deref(),
+        };
+        match (held, claim) {
+            (Some(held), _) if held == asked => {}
+            (Some(_), _) => warnings.push(warning(kind, "not_changed")),
+            (None, Some(claim)) if claim.contact_id != contact.id => {
+                warnings.push(warning(kind, "in_use"))
+            }
+            (None, _) => {
+                match kind {
+                    ClaimKind::Email => contact.email = Some(asked.to_owned()),
+                    ClaimKind::UserId => contact.user_id = Some(asked.to_owned()),
+                }
+                let claim = Claim {
+                    project_id: project_id.to_owned(),
+                    kind,
+                    value: asked.to_owned(),
+                    contact_id: contact.id.clone(),
+                };
+                let tag = match kind {
+                    ClaimKind::Email => Tag::EmailClaim,
+                    ClaimKind::UserId => Tag::UserIdClaim,
+                };
+                writes.push(tag, changes::create(&claim)?);
+            }
+        }
+    }
+    if let Some(name) = &input.name {
+        contact.name = name.clone();
+    }
+    if let Some(phone) = &input.phone {
+        contact.phone = phone.clone();
+    }
+    if let Some(patch) = &input.metadata {
+        contact.metadata = validate::merge("metadata", &contact.metadata, patch)?;
+    }
+
+    // Companies: the named ones, the links this call adds, the placeholder.
+    let mut companies: Vec<CompanyChange> = Vec::new();
+    let mut created_companies = Vec::new();
+    let mut stage = None;
+    if let Some(company_input) = &input.company {
+        let old = known.get(&company_input.id).cloned();
+        let mut new = old.clone().unwrap_or_else(|| Company {
+            id: company_input.id.clone(),
+            project_id: project_id.to_owned(),
+            name: company_input
+                .name
+                .clone()
+                .unwrap_or_else(|| company_input.id.clone()),
+            domain: None,
+            industry: None,
+            stage_id: None,
+            deal_value: None,
+            notes: None,
+            metadata: Default::default(),
+            enrichment: Default::default(),
+            is_placeholder: false,
+            contact_count: 0,
+            created_at: now,
+            updated_at: now,
+        });
+        if old.is_none() {
+            created_companies.push(new.id.clone());
+        }
+        new.updated_at = now;
+        if let Some(name) = &company_input.name {
+            new.name = name.clone();
+        }
+        if let Some(domain) = &company_input.domain {
+            new.domain = domain.clone();
+        }
+        if let Some(industry) = &company_input.industry {
+            new.industry = industry.clone();
+        }
+        if let Some(deal_value) = &company_input.deal_value {
+            new.deal_value = *deal_value;
+        }
+        if let Some(patch) = &company_input.metadata {
+            new.metadata = validate::merge("company.metadata", &new.metadata, patch)?;
+        }
+        let mut stage_from = None;
+        if let Some(target) = target {
+            let mode = stages::mode(input.stage_update_mode, project);
+            let previous = old.as_ref().and_then(|c| c.stage_id.clone());
+            let applied = stages::allows(project, previous.as_deref(), target, mode);
+            if applied {
+                new.stage_id = Some(target.stage.id.clone());
+                if mode == StageUpdateMode::AdvanceOnly && old.is_some() {
+                    stage_from = Some(
+                        stages::at_or_before(project, target)
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect(),
+                    );
+                }
+            }
+            stage = Some(StageOutcome {
+                stage_applied: applied,
+                previous_stage: stages::name_of(project, previous.as_deref()).map(str::to_owned),
+                reason: (!applied).then_some("stage_precedence"),
+            });
+        }
+        companies.push(CompanyChange {
+            old,
+            new,
+            count_delta: 0,
+            delete: false,
+            stage_from,
+            carried: Vec::new(),
+        });
+    }
+
+    let already_linked: BTreeSet<&str> = links.iter().map(|l| l.company_id.as_str()).collect();
+    let to_link: Vec<String> = named
+        .iter()
+        .filter(|id| !already_linked.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let placeholder_link = links
+        .iter()
+        .find(|l| l.source == LinkSource::Placeholder)
+        .cloned();
+    let real_links_after = links
+        .iter()
+        .filter(|l| l.source != LinkSource::Placeholder)
+        .count()
+        + to_link.len();
+
+    // Round 3: linked companies not read yet (for the response and placeholder
+    // promotion), and on promotion the contact's other visitors.
+    let mut wanted: Vec<String> = links
+        .iter()
+        .map(|l| l.company_id.clone())
+        .chain(to_link.iter().cloned())
+        .filter(|id| !known.contains_key(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    wanted.retain(|id| !companies.iter().any(|c| c.new.id == *id));
+    let promoting = placeholder_link.is_some() && real_links_after > 0;
+    let (mut fetched, other_visitors) = tokio::try_join!(
+        store.fetch(
+            wanted
+                .iter()
+                .map(|id| keys::company(project_id, id).key)
+                .collect()
+        ),
+        async {
+            match (&old_contact, promoting) {
+                (Some(c), true) => store.contact_visitors(project_id, &c.id).await,
+                _ => Ok(Vec::new()),
+            }
+        }
+    )?;
+    for id in &wanted {
+        if let Some(company) = fetched.take::<Company>(&keys::company(project_id, id).key)? {
+            known.insert(id.clone(), company);
+        }
+    }
+
+    let mut new_links = Vec::new();
+    for id in &to_link {
+        let index = match companies.iter().position(|c| c.new.id == *id) {
+            Some(index) => index,
+            None => {
+                let company = known
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| ApiError::internal("linked company not read"))?;
+                companies.push(CompanyChange {
+                    old: Some(company.clone()),
+                    new: company,
+                    count_delta: 0,
+                    delete: false,
+                    stage_from: None,
+                    carried: Vec::new(),
+                });
+                companies.len() - 1
+            }
+        };
+        companies[index].count_delta += 1;
+        companies[index].new.contact_count += 1;
+        new_links.push(Link {
+            project_id: project_id.to_owned(),
+            contact_id: contact.id.clone(),
+            company_id: id.clone(),
+            source: LinkSource::Identify,
+            created_at: now,
+        });
+    }
+
+    let mut created_placeholder = false;
+    let mut removed_link = None;
+    let mut moved_visitors = Vec::new();
+    if real_links_after == 0 && placeholder_link.is_none() {
+        // The contact has no company: give it a placeholder.
+        let mut company = placeholder::new_for(&contact, now);
+        company.contact_count = 1;
+        contact.placeholder_company_id = Some(company.id.clone());
+        new_links.push(Link {
+            project_id: project_id.to_owned(),
+            contact_id: contact.id.clone(),
+            company_id: company.id.clone(),
+            source: LinkSource::Placeholder,
+            created_at: now,
+        });
+        companies.push(CompanyChange {
+            old: None,
+            new: company,
+            count_delta: 1,
+            delete: false,
+            stage_from: None,
+            carried: Vec::new(),
+        });
+        created_placeholder = true;
+    } else if let (true, Some(link)) = (promoting, &placeholder_link) {
+        // A real company is linked: the placeholder's data moves to the primary
+        // real company, and the placeholder is unlinked and, when no other
+        // contact uses it, deleted in the same transaction.
+        let real_id = primary_id
+            .map(str::to_owned)
+            .or_else(|| to_link.first().cloned())
+            .or_else(|| {
+                links
+                    .iter()
+                    .find(|l| l.source != LinkSource::Placeholder)
+                    .map(|l| l.company_id.clone())
+            })
+            .ok_or_else(|| ApiError::internal("promotion without a real company"))?;
+        if let Some(placeholder) = known.get(&link.company_id).cloned() {
+            let deleting = placeholder.contact_count <= 1;
+            let real_index = match companies.iter().position(|c| c.new.id == real_id) {
+                Some(index) => index,
+                None => {
+                    let company = known
+                        .get(&real_id)
+                        .cloned()
+                        .ok_or_else(|| ApiError::internal("real company not read"))?;
+                    companies.push(CompanyChange {
+                        old: Some(company.clone()),
+                        new: company,
+                        count_delta: 0,
+                        delete: false,
+                        stage_from: None,
+                        carried: Vec::new(),
+                    });
+                    companies.len() - 1
+                }
+            };
+            if deleting {
+                let real = &mut companies[real_index];
+                let carried = placeholder::carry_over(&placeholder, &mut real.new);
+                real.carried = carried;
+                validate::check_limits("company.metadata", &real.new.metadata)?;
+            }
+            companies.push(CompanyChange {
+                old: Some(placeholder.clone()),
+                new: Company {
+                    contact_count: placeholder.contact_count - 1,
+                    updated_at: now,
+                    ..placeholder.clone()
+                },
+                count_delta: -1,
+                delete: deleting,
+                stage_from: None,
+                carried: Vec::new(),
+            });
+            for other in &other_visitors {
+                if other.visitor_id != visitor.visitor_id
+                    && other.active_company_id.as_deref() == Some(&link.company_id)
+                {
+                    moved_visitors.push(other.clone());
+                }
+            }
+            if visitor.active_company_id.as_deref() == Some(&link.company_id) {
+                visitor.active_company_id = Some(real_id.clone());
+            }
+            moved_visitors.iter_mut().for_each(|v| {
+                v.active_company_id = Some(real_id.clone());
+                v.updated_at = now;
+            });
+        }
+        removed_link = Some(link.clone());
+        contact.placeholder_company_id = None;
+    }
+
+    // The visitor: linked to the contact, active company from `company.id`.
+    visitor.contact_id = Some(contact.id.clone());
+    if let Some(id) = primary_id {
+        visitor.active_company_id = Some(id.to_owned());
+    }
+
+    // The transaction.
+    writes.push(Tag::Visitor, session.visitor_write(&visitor)?);
+    let mut contact_write = match &old_contact {
+        None => changes::create(&contact)?,
+        Some(old) => {
+            let mut write = changes::contact(old, &contact)?;
+            write.require_unchanged(
+                "placeholder_company_id",
+                old.placeholder_company_id.as_deref(),
+            );
+            write
+        }
+    };
+    let links_change = !new_links.is_empty() || removed_link.is_some();
+    if contact_write.is_noop() && links_change {
+        // Links only: the contact must still exist, holding the placeholder read.
+        contact_write = ItemWrite::check_exists(contact_key.clone());
+        let held = old_contact
+            .as_ref()
+            .and_then(|c| c.placeholder_company_id.as_deref());
+        contact_write.require_unchanged("placeholder_company_id", held);
+    }
+    writes.push(Tag::Contact, contact_write);
+    for (index, change) in companies.iter().enumerate() {
+        writes.push(Tag::Company(index), change.write()?);
+    }
+    for (index, link) in new_links.iter().enumerate() {
+        writes.push(Tag::Link(index), changes::create(link)?);
+    }
+    if let Some(link) = &removed_link {
+        writes.push(
+            Tag::PlaceholderLink,
+            ItemWrite::delete(keys::link(project_id, &link.contact_id, &link.company_id).key),
+        );
+    }
+    for (index, other) in moved_visitors.iter().enumerate() {
+        let mut write = ItemWrite::update(keys::visitor(project_id, &other.visitor_id, None).key);
+        write
+            .set_text(
+                "active_company_id",
+                other.active_company_id.clone().unwrap_or_default(),
+            )
+            .set_text("updated_at", now.to_string())
+            .require_unchanged(
+                "active_company_id",
+                removed_link.as_ref().map(|l| l.company_id.as_str()),
+            );
+        writes.push(Tag::OtherVisitor(index), write);
+    }
+    if !commit(store, writes).await? {
+        return Ok(None);
+    }
+
+    // The response, from the state just written.
+    let deleted: BTreeSet<&str> = companies
+        .iter()
+        .filter(|c| c.delete)
+        .map(|c| c.new.id.as_str())
+        .collect();
+    let unlinked = removed_link.as_ref().map(|l| l.company_id.as_str());
+    let mut linked_after: Vec<Company> = Vec::new();
+    for id in links
+        .iter()
+        .map(|l| l.company_id.as_str())
+        .chain(new_links.iter().map(|l| l.company_id.as_str()))
+        .filter(|id| Some(*id) != unlinked && !deleted.contains(id))
+        .collect::<BTreeSet<_>>()
+    {
+        if let Some(change) = companies.iter().find(|c| c.new.id == id) {
+            linked_after.push(change.new.clone());
+        } else if let Some(company) = known.get(id) {
+            linked_after.push(company.clone());
+        }
+    }
+    Ok(Some(Identified {
+        project: session.project.clone(),
+        visitor,
+        contact: Some(contact),
+        companies: linked_after,
+        created_contact: old_contact.is_none(),
+        created_companies,
+        created_placeholder,
+        relinked,
+        warnings,
+        stage,
+    }))
+}
+
+/// Commits unless there is nothing to write. `false` when a concurrent change
+/// refused it (nothing was written).
+async fn commit(store: &Store, writes: WriteSet<Tag>) -> Result<bool, ApiError> {
+    if writes.writes_nothing() {
+        return Ok(true);
+    }
+    Ok(store.commit(writes).await?.is_ok())
+}

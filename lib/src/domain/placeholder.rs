@@ -1,0 +1,168 @@
+//! Placeholder companies (SPEC §4): a contact without companies gets one so
+//! company-level fields have somewhere to live; when a real company is linked,
+//! the placeholder's data moves there and the placeholder goes away — only if
+//! no other contact still uses it.
+
+use crate::clock::Timestamp;
+use crate::ids::{IdKind, new_id};
+use crate::model::{Company, Contact};
+use crate::validate;
+
+/// Common free-mail domains: a placeholder is named after the email's domain
+/// only when the domain says something about the company.
+const FREE_MAIL_DOMAINS: &[&str] = &[
+    "163.com",
+    "aol.com",
+    "gmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "googlemail.com",
+    "hey.com",
+    "hotmail.com",
+    "icloud.com",
+    "live.com",
+    "mac.com",
+    "mail.com",
+    "mail.ru",
+    "me.com",
+    "msn.com",
+    "outlook.com",
+    "pm.me",
+    "proton.me",
+    "protonmail.com",
+    "qq.com",
+    "web.de",
+    "yahoo.com",
+    "yandex.com",
+    "yandex.ru",
+    "zoho.com",
+];
+
+pub fn is_free_mail(domain: &str) -> bool {
+    FREE_MAIL_DOMAINS.contains(&domain)
+}
+
+/// After the email's domain when it is a company's, else after the contact.
+pub fn name_for(contact: &Contact) -> String {
+    let company_domain = contact
+        .email
+        .as_deref()
+        .map(validate::email_domain)
+        .filter(|domain| !is_free_mail(domain));
+    company_domain
+        .map(str::to_owned)
+        .or_else(|| contact.name.clone())
+        .or_else(|| contact.email.clone())
+        .or_else(|| contact.user_id.clone())
+        .unwrap_or_else(|| "Unnamed contact".to_owned())
+}
+
+pub fn new_for(contact: &Contact, now: Timestamp) -> Company {
+    Company {
+        id: new_id(IdKind::Company),
+        project_id: contact.project_id.clone(),
+        name: name_for(contact),
+        domain: None,
+        industry: None,
+        stage_id: None,
+        deal_value: None,
+        notes: None,
+        metadata: Default::default(),
+        enrichment: Default::default(),
+        is_placeholder: true,
+        contact_count: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Copies the placeholder's stage, deal value, notes and metadata into `real`
+/// where `real` has none. Returns the fields copied, which the write then
+/// requires to still be unset.
+pub fn carry_over(placeholder: &Company, real: &mut Company) -> Vec<&'static str> {
+    let mut copied = Vec::new();
+    if real.stage_id.is_none() && placeholder.stage_id.is_some() {
+        real.stage_id = placeholder.stage_id.clone();
+        copied.push("stage_id");
+    }
+    if real.deal_value.is_none() && placeholder.deal_value.is_some() {
+        real.deal_value = placeholder.deal_value;
+        copied.push("deal_value");
+    }
+    if real.notes.is_none() && placeholder.notes.is_some() {
+        real.notes = placeholder.notes.clone();
+        copied.push("notes");
+    }
+    for (key, value) in &placeholder.metadata {
+        real.metadata
+            .entry(key.clone())
+            .or_insert_with(|| value.clone());
+    }
+    copied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Scalar;
+
+    fn contact(email: Option<&str>, name: Option<&str>) -> Contact {
+        let now = Timestamp::now();
+        Contact {
+            id: "ct_1".into(),
+            project_id: "pr_1".into(),
+            name: name.map(Into::into),
+            email: email.map(Into::into),
+            user_id: None,
+            phone: None,
+            notes: None,
+            tags: vec![],
+            metadata: Default::default(),
+            placeholder_company_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn named_after_a_company_domain_else_the_contact() {
+        assert_eq!(
+            name_for(&contact(Some("ada@acme.com"), Some("Ada"))),
+            "acme.com"
+        );
+        assert_eq!(
+            name_for(&contact(Some("ada@gmail.com"), Some("Ada"))),
+            "Ada"
+        );
+        assert_eq!(
+            name_for(&contact(Some("ada@gmail.com"), None)),
+            "ada@gmail.com"
+        );
+    }
+
+    #[test]
+    fn carries_over_only_what_the_real_company_lacks() {
+        let now = Timestamp::now();
+        let mut placeholder = new_for(&contact(Some("a@acme.com"), None), now);
+        placeholder.stage_id = Some("stg_2".into());
+        placeholder.deal_value = Some(500.0);
+        placeholder
+            .metadata
+            .insert("owner".into(), Scalar::String("Sam".into()));
+        placeholder
+            .metadata
+            .insert("plan".into(), Scalar::String("free".into()));
+        let mut real = new_for(&contact(None, Some("x")), now);
+        real.is_placeholder = false;
+        real.deal_value = Some(9.0);
+        real.metadata
+            .insert("plan".into(), Scalar::String("pro".into()));
+        let copied = carry_over(&placeholder, &mut real);
+        assert_eq!(copied, ["stage_id"]);
+        assert_eq!(real.stage_id.as_deref(), Some("stg_2"));
+        assert_eq!(real.deal_value, Some(9.0));
+        assert_eq!(real.metadata["plan"], Scalar::String("pro".into()));
+        assert_eq!(real.metadata["owner"], Scalar::String("Sam".into()));
+    }
+}

@@ -1,0 +1,325 @@
+//! `POST /api/widget/identify`, `/set-properties`, `/track`, `/set-stage`,
+//! `/set-deal` (SPEC §4): body shapes and field validation; the rules are in
+//! `domain`.
+
+use crate::app::App;
+use crate::domain::identify::{self, CompanyInput, Identified};
+use crate::domain::{pipeline, properties, track, widget};
+use crate::error::ApiError;
+use crate::http::{self, Response};
+use crate::model::StageUpdateMode;
+use crate::validate::{self, MAX_COMPANY_IDS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
+use crate::views;
+use lambda_http::Request;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value, json};
+
+/// `Some(None)` for an explicit `null` (clear), `None` when absent.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn optional(
+    field: &str,
+    value: &Option<Option<String>>,
+    max: usize,
+) -> Result<Option<Option<String>>, ApiError> {
+    value
+        .as_ref()
+        .map(|v| match v {
+            Some(text) => validate::optional_text(field, text, max),
+            None => Ok(None),
+        })
+        .transpose()
+}
+
+fn attributes(
+    field: &str,
+    map: &Option<Map<String, Value>>,
+) -> Result<Option<validate::AttributesPatch>, ApiError> {
+    map.as_ref()
+        .map(|m| validate::attributes(field, m))
+        .transpose()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanyBody {
+    id: String,
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    industry: Option<Option<String>>,
+    stage: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    deal_value: Option<Option<f64>>,
+    metadata: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentifyBody {
+    user_id: Option<String>,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    phone: Option<Option<String>>,
+    metadata: Option<Map<String, Value>>,
+    properties: Option<Map<String, Value>>,
+    company: Option<CompanyBody>,
+    company_ids: Option<Vec<String>>,
+    stage_update_mode: Option<StageUpdateMode>,
+}
+
+fn deal_value(field: &str, value: Option<Option<f64>>) -> Result<Option<Option<f64>>, ApiError> {
+    value
+        .map(|v| v.map(|v| validate::deal_value(field, v)).transpose())
+        .transpose()
+}
+
+impl IdentifyBody {
+    fn validate(self) -> Result<identify::Input, ApiError> {
+        let company = match self.company {
+            None => None,
+            Some(c) => Some(CompanyInput {
+                id: validate::external_id("company.id", &c.id)?,
+                name: c
+                    .name
+                    .as_deref()
+                    .map(|n| validate::name("company.name", n))
+                    .transpose()?,
+                domain: optional("company.domain", &c.domain, 253)?,
+                industry: optional("company.industry", &c.industry, MAX_NAME_CHARS)?,
+                stage: c
+                    .stage
+                    .map(|s| validate::text("company.stage", &s, 1, 64).map(|_| s))
+                    .transpose()?,
+                deal_value: deal_value("company.deal_value", c.deal_value)?,
+                metadata: attributes("company.metadata", &c.metadata)?,
+            }),
+        };
+        let company_ids = self.company_ids.unwrap_or_default();
+        if company_ids.len() > MAX_COMPANY_IDS {
+            return Err(ApiError::validation(
+                "company_ids",
+                "at most 25 companies per request",
+            ));
+        }
+        for id in &company_ids {
+            validate::external_id("company_ids", id)?;
+        }
+        Ok(identify::Input {
+            user_id: self
+                .user_id
+                .map(|u| validate::external_id("user_id", &u))
+                .transpose()?,
+            email: self
+                .email
+                .map(|e| validate::email("email", &e))
+                .transpose()?,
+            name: optional("name", &self.name, MAX_NAME_CHARS)?,
+            phone: optional("phone", &self.phone, MAX_PHONE_CHARS)?,
+            metadata: attributes("metadata", &self.metadata)?,
+            properties: attributes("properties", &self.properties)?,
+            company,
+            company_ids,
+            stage_update_mode: self.stage_update_mode,
+        })
+    }
+}
+
+pub async fn identify(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (caller, body): (_, IdentifyBody) = widget::parse(&req)?;
+    let input = body.validate()?;
+    let done = identify::identify(app, &req, &caller, &input).await?;
+    Ok(http::ok(&identify_response(&done)))
+}
+
+fn identify_response(done: &Identified) -> Value {
+    let companies: Vec<_> = done
+        .companies
+        .iter()
+        .map(|c| views::company(&done.project, c))
+        .collect();
+    let mut body = json!({
+        "visitor": done.visitor,
+        "contact": done.contact,
+        "companies": companies,
+        "active_company_id": done.visitor.active_company_id,
+        "created": {
+            "contact": done.created_contact,
+            "companies": done.created_companies,
+            "placeholder": done.created_placeholder,
+        },
+        "relinked": done.relinked,
+        "warnings": done.warnings,
+    });
+    if let Some(stage) = &done.stage {
+        body["company_stage"] = json!(stage);
+    }
+    body
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetPropertiesBody {
+    properties: Option<Map<String, Value>>,
+    metadata: Option<Map<String, Value>>,
+}
+
+pub async fn set_properties(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (caller, body): (_, SetPropertiesBody) = widget::parse(&req)?;
+    let input = properties::Input {
+        properties: attributes("properties", &body.properties)?,
+        metadata: attributes("metadata", &body.metadata)?,
+    };
+    let done = properties::set(app, &req, &caller, &input).await?;
+    Ok(http::ok(
+        &json!({ "visitor": done.visitor, "contact": done.contact }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrackBody {
+    name: String,
+    value: Option<Value>,
+    occurred_at: Option<String>,
+    event_key: Option<String>,
+    company_id: Option<String>,
+}
+
+pub async fn track(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (caller, body): (_, TrackBody) = widget::parse(&req)?;
+    validate::text("name", &body.name, 1, 128)?;
+    let value = match body.value {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(crate::model::Scalar::Bool(b)),
+        Some(Value::Number(n)) => Some(crate::model::Scalar::Number(
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| ApiError::validation("value", "must be finite"))?,
+        )),
+        Some(Value::String(s)) if s.chars().count() <= 256 => Some(crate::model::Scalar::String(s)),
+        Some(Value::String(_)) => {
+            return Err(ApiError::validation(
+                "value",
+                "strings are at most 256 characters",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                "value",
+                "must be a number, bool or string",
+            ));
+        }
+    };
+    let input = track::Input {
+        name: body.name,
+        value,
+        occurred_at: body.occurred_at,
+        event_key: body
+            .event_key
+            .map(|k| validate::external_id("event_key", &k))
+            .transpose()?,
+        company_id: body
+            .company_id
+            .map(|c| validate::external_id("company_id", &c))
+            .transpose()?,
+    };
+    let done = track::track(app, &req, &caller, &input).await?;
+    Ok(http::ok(
+        &json!({ "event": done.event, "duplicate": done.duplicate }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageBody {
+    stage: Option<String>,
+    stage_name: Option<String>,
+    company_id: Option<String>,
+    stage_update_mode: Option<StageUpdateMode>,
+    #[serde(default, deserialize_with = "present")]
+    deal_value: Option<Option<f64>>,
+}
+
+impl StageBody {
+    /// `stage` and its alias `stage_name`; both given must agree.
+    fn stage(&self) -> Result<Option<String>, ApiError> {
+        match (&self.stage, &self.stage_name) {
+            (Some(a), Some(b)) if a != b => Err(ApiError::validation(
+                "stage_name",
+                "differs from stage; send one of them",
+            )),
+            (Some(s), _) | (None, Some(s)) => {
+                validate::text("stage", s, 1, 64)?;
+                Ok(Some(s.clone()))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn company_id(&self) -> Result<Option<String>, ApiError> {
+        self.company_id
+            .as_deref()
+            .map(|c| validate::external_id("company_id", c))
+            .transpose()
+    }
+}
+
+pub async fn set_stage(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (caller, body): (_, StageBody) = widget::parse(&req)?;
+    if body.deal_value.is_some() {
+        return Err(ApiError::validation(
+            "deal_value",
+            "unknown field; use /api/widget/set-deal",
+        ));
+    }
+    let stage = body
+        .stage()?
+        .ok_or_else(|| ApiError::validation("stage", "is required"))?;
+    let input = pipeline::Input {
+        stage: Some(stage),
+        deal_value: None,
+        company_id: body.company_id()?,
+        stage_update_mode: body.stage_update_mode,
+    };
+    pipeline_response(app, &req, &caller, &input).await
+}
+
+pub async fn set_deal(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (caller, body): (_, StageBody) = widget::parse(&req)?;
+    let deal_value = body
+        .deal_value
+        .ok_or_else(|| ApiError::validation("deal_value", "is required"))?;
+    let input = pipeline::Input {
+        stage: body.stage()?,
+        deal_value: Some(
+            deal_value
+                .map(|v| validate::deal_value("deal_value", v))
+                .transpose()?,
+        ),
+        company_id: body.company_id()?,
+        stage_update_mode: body.stage_update_mode,
+    };
+    pipeline_response(app, &req, &caller, &input).await
+}
+
+async fn pipeline_response(
+    app: &App,
+    req: &Request,
+    caller: &widget::Caller,
+    input: &pipeline::Input,
+) -> Result<Response, ApiError> {
+    let done = pipeline::apply(app, req, caller, input).await?;
+    let mut body = json!({ "company": views::company(&done.project, &done.company) });
+    for (key, value) in json!(done.stage).as_object().into_iter().flatten() {
+        body[key] = value.clone();
+    }
+    Ok(http::ok(&body))
+}

@@ -1,0 +1,191 @@
+//! A DynamoDB call meter: an SDK interceptor that asks every data-plane call
+//! for `ReturnConsumedCapacity=INDEXES` and records the operation, its start
+//! and end, and the read/write units DynamoDB (Local) reports, per table and
+//! per index. Tests use it to prove a request wrote nothing; the cost
+//! benchmark uses it for calls, sequential rounds and capacity.
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Operations that accept `ReturnConsumedCapacity`.
+const METERED: &[&str] = &[
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+];
+const WRITES: &[&str] = &[
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub operation: String,
+    pub started: Instant,
+    pub ended: Option<Instant>,
+    /// Units on the table itself (read units for reads, write units for writes).
+    pub table_units: f64,
+    /// Units per global secondary index.
+    pub index_units: BTreeMap<String, f64>,
+}
+
+impl Call {
+    pub fn is_write(&self) -> bool {
+        WRITES.contains(&self.operation.as_str())
+    }
+
+    pub fn total_units(&self) -> f64 {
+        self.table_units + self.index_units.values().sum::<f64>()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Meter {
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Meter {
+    /// Forgets what was recorded so far.
+    pub fn reset(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn write_calls(&self) -> usize {
+        self.calls().iter().filter(|c| c.is_write()).count()
+    }
+
+    /// Calls that had to wait for each other: a call that starts after every
+    /// earlier call has ended opens a new round.
+    pub fn sequential_rounds(&self) -> usize {
+        let mut calls = self.calls();
+        calls.sort_by_key(|c| c.started);
+        let mut rounds = 0;
+        let mut round_end: Option<Instant> = None;
+        for call in calls {
+            let end = call.ended.unwrap_or(call.started);
+            match round_end {
+                Some(open) if call.started < open => round_end = Some(open.max(end)),
+                _ => {
+                    rounds += 1;
+                    round_end = Some(end);
+                }
+            }
+        }
+        rounds
+    }
+}
+
+fn operation(target: Option<&str>) -> String {
+    target
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+fn add_units(call: &mut Call, capacity: &Value) {
+    call.table_units += capacity["Table"]["CapacityUnits"].as_f64().unwrap_or(0.0);
+    if let Some(indexes) = capacity["GlobalSecondaryIndexes"].as_object() {
+        for (name, units) in indexes {
+            *call.index_units.entry(name.clone()).or_default() +=
+                units["CapacityUnits"].as_f64().unwrap_or(0.0);
+        }
+    }
+}
+
+impl Intercept for Meter {
+    fn name(&self) -> &'static str {
+        "capacity-meter"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let operation = operation(request.headers().get("x-amz-target"));
+        let body = request.body().bytes().map(serde_json::from_slice::<Value>);
+        if let (true, Some(Ok(Value::Object(mut body)))) =
+            (METERED.contains(&operation.as_str()), body)
+        {
+            body.insert(
+                "ReturnConsumedCapacity".into(),
+                Value::String("INDEXES".into()),
+            );
+            let bytes = serde_json::to_vec(&body)?;
+            request
+                .headers_mut()
+                .insert("content-length", bytes.len().to_string());
+            *request.body_mut() = SdkBody::from(bytes);
+        }
+        let mut calls = self.calls.lock().unwrap();
+        cfg.interceptor_state().store_put(CallIndex(calls.len()));
+        calls.push(Call {
+            operation,
+            started: Instant::now(),
+            ended: None,
+            table_units: 0.0,
+            index_units: BTreeMap::new(),
+        });
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(CallIndex(index)) = cfg.load::<CallIndex>().copied() else {
+            return Ok(());
+        };
+        let body: Value = context
+            .response()
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        let mut calls = self.calls.lock().unwrap();
+        let Some(call) = calls.get_mut(index) else {
+            return Ok(());
+        };
+        call.ended = Some(Instant::now());
+        match &body["ConsumedCapacity"] {
+            Value::Array(list) => list.iter().for_each(|c| add_units(call, c)),
+            capacity @ Value::Object(_) => add_units(call, capacity),
+            _ => {}
+        }
+        Ok(())
+    }
+}
