@@ -46,6 +46,11 @@ pub struct Call {
     pub table_units: f64,
     /// Units per global secondary index.
     pub index_units: BTreeMap<String, f64>,
+    /// Items in a `TransactWriteItems` request (0 for other calls).
+    pub transaction_items: usize,
+    /// Index entries a transaction writes: puts of items with `gsi1pk`, and
+    /// updates that set or remove it (deletes are not counted).
+    pub transaction_index_entries: usize,
 }
 
 impl Call {
@@ -136,6 +141,21 @@ impl Intercept for Meter {
         let request = context.request_mut();
         let operation = operation(request.headers().get("x-amz-target"));
         let body = request.body().bytes().map(serde_json::from_slice::<Value>);
+        let transaction = match &body {
+            Some(Ok(json)) => json["TransactItems"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let transaction_index_entries = transaction
+            .iter()
+            .filter(|item| {
+                let put = item["Put"]["Item"].get("gsi1pk").is_some();
+                let names = item["Update"]["ExpressionAttributeNames"].as_object();
+                put || names.is_some_and(|n| n.values().any(|v| v == "gsi1pk"))
+            })
+            .count();
         if let (true, Some(Ok(Value::Object(mut body)))) =
             (METERED.contains(&operation.as_str()), body)
         {
@@ -157,6 +177,8 @@ impl Intercept for Meter {
             ended: None,
             table_units: 0.0,
             index_units: BTreeMap::new(),
+            transaction_items: transaction.len(),
+            transaction_index_entries,
         });
         Ok(())
     }
