@@ -241,7 +241,7 @@ async fn rule_1_an_email_owned_by_another_contact_leaves_both_untouched_with_a_w
 async fn rule_2_a_conflicting_identity_relinks_the_visitor_and_leaves_the_old_contact() {
     let site = site().await;
     let old = site
-        .identify(json!({"visitor_id": "v1", "user_id": "u-1", "metadata": {"k": "v"}}))
+        .identify(json!({"visitor_id": "v1", "user_id": "u-1", "metadata": {"k": "v"}, "company": {"id": "acme"}}))
         .await;
     let old_contact = ok(&old)["contact"].clone();
     let answer = site
@@ -250,6 +250,11 @@ async fn rule_2_a_conflicting_identity_relinks_the_visitor_and_leaves_the_old_co
     let body = ok(&answer);
     assert_eq!(body["relinked"], true);
     assert_ne!(body["contact"]["id"], old_contact["id"]);
+    assert_eq!(
+        body["active_company_id"],
+        Value::Null,
+        "the old contact's company is not active"
+    );
     assert_eq!(body["visitor"]["contact_id"], body["contact"]["id"]);
     let stored = site
         .app

@@ -44,6 +44,11 @@ Try:
   curl -s {base}/api/stages -H "Authorization: Bearer $HAL_TOKEN" -H "X-Project-Id: $HAL_PROJECT"
   curl -s -X POST {base}/api/projects -H "Authorization: Bearer $HAL_TOKEN" \
        -H 'Content-Type: application/json' -d '{{"name": "Second project"}}'
+  curl -s -X POST {base}/api/widget/identify -H 'Content-Type: application/json' \
+       -d '{{"project_id": "'$HAL_PROJECT'", "visitor_id": "user_456", "email": "alice@acme.com",
+            "company": {{"id": "acme", "name": "Acme Inc", "stage": "Qualified"}}}}'
+  curl -s -X POST {base}/api/widget/set-deal -H 'Content-Type: application/json' \
+       -d '{{"project_id": "'$HAL_PROJECT'", "visitor_id": "user_456", "company_id": "acme", "deal_value": 12000}}'
 "#,
         id = project.id,
         user = seed::DEMO_USER,

@@ -695,7 +695,11 @@ async fn attempt_once(
         contact.placeholder_company_id = None;
     }
 
-    // The visitor: linked to the contact, active company from `company.id`.
+    // The visitor: linked to the contact, active company from `company.id`
+    // (a relinked visitor's old active company belonged to the old contact).
+    if relinked {
+        visitor.active_company_id = None;
+    }
     visitor.contact_id = Some(contact.id.clone());
     if let Some(id) = primary_id {
         visitor.active_company_id = Some(id.to_owned());
