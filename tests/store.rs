@@ -36,23 +36,7 @@ fn contact(project: &str, email: Option<&str>, user_id: Option<&str>) -> Contact
 }
 
 fn company(project: &str, id: &str) -> Company {
-    let now = Timestamp::now();
-    Company {
-        id: id.to_owned(),
-        project_id: project.to_owned(),
-        name: id.to_owned(),
-        domain: None,
-        industry: None,
-        stage_id: None,
-        deal_value: None,
-        notes: None,
-        metadata: Default::default(),
-        enrichment: Default::default(),
-        is_placeholder: false,
-        contact_count: 0,
-        created_at: now,
-        updated_at: now,
-    }
+    Company::new(project, id, id, Timestamp::now())
 }
 
 fn link(project: &str, contact: &str, company: &str) -> Link {

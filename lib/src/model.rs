@@ -114,6 +114,28 @@ pub struct Company {
     pub updated_at: Timestamp,
 }
 
+impl Company {
+    /// A company with nothing but its id and name, linked to no one yet.
+    pub fn new(project_id: &str, id: &str, name: &str, now: Timestamp) -> Self {
+        Company {
+            id: id.to_owned(),
+            project_id: project_id.to_owned(),
+            name: name.to_owned(),
+            domain: None,
+            industry: None,
+            stage_id: None,
+            deal_value: None,
+            notes: None,
+            metadata: Attributes::new(),
+            enrichment: Attributes::new(),
+            is_placeholder: false,
+            contact_count: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkSource {

@@ -13,9 +13,9 @@
 //! difference and writes nothing.
 
 use crate::app::App;
-use crate::domain::placeholder;
 use crate::domain::stages::{self, Target};
 use crate::domain::widget::{self, Caller};
+use crate::domain::{self, placeholder};
 use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
 use crate::model::{
@@ -23,7 +23,7 @@ use crate::model::{
 };
 use crate::store::keys;
 use crate::store::write::{ItemWrite, WriteSet};
-use crate::store::{Store, StoreError, backoff, changes};
+use crate::store::{Store, changes};
 use crate::validate::{self, AttributesPatch};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
@@ -32,9 +32,6 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Attempts before a hot spot is reported as `429 contention`.
-const MAX_ATTEMPTS: u32 = 8;
 
 /// The `company` object of identify, validated.
 #[derive(Debug, Clone, Default)]
@@ -109,15 +106,7 @@ pub async fn identify(
     caller: &Caller,
     input: &Input,
 ) -> Result<Identified, ApiError> {
-    for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        if let Some(done) = attempt_once(app, req, caller, input).await? {
-            return Ok(done);
-        }
-    }
-    Err(StoreError::Contention.into())
+    domain::until_committed(|| attempt_once(app, req, caller, input)).await
 }
 
 /// Which item of the transaction a write is, to read cancellation reasons by.
@@ -149,6 +138,18 @@ struct CompanyChange {
 }
 
 impl CompanyChange {
+    /// A company this call only links or unlinks (so far).
+    fn unchanged(company: Company) -> Self {
+        CompanyChange {
+            old: Some(company.clone()),
+            new: company,
+            count_delta: 0,
+            delete: false,
+            stage_from: None,
+            carried: Vec::new(),
+        }
+    }
+
     fn write(&self) -> Result<ItemWrite, ApiError> {
         let Some(old) = &self.old else {
             let mut new = self.new.clone();
@@ -451,24 +452,9 @@ async fn attempt_once(
     let mut stage = None;
     if let Some(company_input) = &input.company {
         let old = known.get(&company_input.id).cloned();
-        let mut new = old.clone().unwrap_or_else(|| Company {
-            id: company_input.id.clone(),
-            project_id: project_id.to_owned(),
-            name: company_input
-                .name
-                .clone()
-                .unwrap_or_else(|| company_input.id.clone()),
-            domain: None,
-            industry: None,
-            stage_id: None,
-            deal_value: None,
-            notes: None,
-            metadata: Default::default(),
-            enrichment: Default::default(),
-            is_placeholder: false,
-            contact_count: 0,
-            created_at: now,
-            updated_at: now,
+        let mut new = old.clone().unwrap_or_else(|| {
+            let name = company_input.name.as_deref().unwrap_or(&company_input.id);
+            Company::new(project_id, &company_input.id, name, now)
         });
         if old.is_none() {
             created_companies.push(new.id.clone());
@@ -578,14 +564,7 @@ async fn attempt_once(
                     .get(id)
                     .cloned()
                     .ok_or_else(|| ApiError::internal("linked company not read"))?;
-                companies.push(CompanyChange {
-                    old: Some(company.clone()),
-                    new: company,
-                    count_delta: 0,
-                    delete: false,
-                    stage_from: None,
-                    carried: Vec::new(),
-                });
+                companies.push(CompanyChange::unchanged(company));
                 companies.len() - 1
             }
         };
@@ -647,14 +626,7 @@ async fn attempt_once(
                         .get(&real_id)
                         .cloned()
                         .ok_or_else(|| ApiError::internal("real company not read"))?;
-                    companies.push(CompanyChange {
-                        old: Some(company.clone()),
-                        new: company,
-                        count_delta: 0,
-                        delete: false,
-                        stage_from: None,
-                        carried: Vec::new(),
-                    });
+                    companies.push(CompanyChange::unchanged(company));
                     companies.len() - 1
                 }
             };

@@ -9,3 +9,29 @@ pub mod properties;
 pub mod stages;
 pub mod track;
 pub mod widget;
+
+use crate::error::ApiError;
+use crate::store::{StoreError, backoff};
+use std::future::Future;
+
+/// Attempts before a hot spot is reported as `429 contention`.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Runs an optimistic attempt until it commits. An attempt answers `Ok(None)`
+/// when a concurrent write refused its commit (nothing was written); it then
+/// runs again, on fresh reads, after a jittered backoff.
+pub(crate) async fn until_committed<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ApiError>>,
+{
+    for n in 0..MAX_ATTEMPTS {
+        if n > 0 {
+            tokio::time::sleep(backoff(n)).await;
+        }
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(StoreError::Contention.into())
+}

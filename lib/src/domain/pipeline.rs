@@ -11,17 +11,15 @@
 
 use crate::app::App;
 use crate::domain::identify::StageOutcome;
-use crate::domain::stages;
 use crate::domain::widget::{self, Caller, Session};
+use crate::domain::{self, stages};
 use crate::error::ApiError;
 use crate::model::{Company, Link, Project, StageUpdateMode};
+use crate::store::changes;
 use crate::store::keys;
 use crate::store::write::{ItemWrite, WriteSet};
-use crate::store::{StoreError, backoff, changes};
 use lambda_http::Request;
 use serde_json::json;
-
-const MAX_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone)]
 pub struct Input {
@@ -52,15 +50,7 @@ pub async fn apply(
     caller: &Caller,
     input: &Input,
 ) -> Result<Applied, ApiError> {
-    for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        if let Some(done) = attempt_once(app, req, caller, input).await? {
-            return Ok(done);
-        }
-    }
-    Err(StoreError::Contention.into())
+    domain::until_committed(|| attempt_once(app, req, caller, input)).await
 }
 
 fn not_linked() -> ApiError {

@@ -60,20 +60,13 @@ pub fn name_for(contact: &Contact) -> String {
 
 pub fn new_for(contact: &Contact, now: Timestamp) -> Company {
     Company {
-        id: new_id(IdKind::Company),
-        project_id: contact.project_id.clone(),
-        name: name_for(contact),
-        domain: None,
-        industry: None,
-        stage_id: None,
-        deal_value: None,
-        notes: None,
-        metadata: Default::default(),
-        enrichment: Default::default(),
         is_placeholder: true,
-        contact_count: 0,
-        created_at: now,
-        updated_at: now,
+        ..Company::new(
+            &contact.project_id,
+            &new_id(IdKind::Company),
+            &name_for(contact),
+            now,
+        )
     }
 }
 

@@ -97,35 +97,14 @@ impl Store {
         project_id: &str,
         company_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::GSI1)
-                .key_condition_expression("gsi1pk = :company")
-                .expression_attribute_values(
-                    ":company",
-                    AttributeValue::S(keys::company_contacts(project_id, company_id)),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            ids.extend(
-                output
-                    .items()
-                    .iter()
-                    .filter_map(|item| item.get(keys::GSI1_SK)?.as_s().ok())
-                    .filter_map(|sk| keys::contact_of_link(sk))
-                    .map(str::to_owned),
-            );
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(ids);
-            }
-        }
+        let entries = self
+            .index_keys(keys::company_contacts(project_id, company_id))
+            .await?;
+        Ok(entries
+            .iter()
+            .filter_map(|item| item.get(keys::GSI1_SK)?.as_s().ok())
+            .filter_map(|sk| keys::contact_of_link(sk))
+            .map(str::to_owned)
+            .collect())
     }
 }

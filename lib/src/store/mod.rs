@@ -170,6 +170,34 @@ impl Store {
         })
     }
 
+    /// Every key under `partition` in `gsi1` (all pages). The index projects
+    /// keys only, so this is the cheap half of a listing.
+    pub(crate) async fn index_keys(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table())
+                .index_name(keys::GSI1)
+                .key_condition_expression("gsi1pk = :partition")
+                .expression_attribute_values(
+                    ":partition",
+                    aws_sdk_dynamodb::types::AttributeValue::S(partition.clone()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            found.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
     /// Runs a transaction as one unit. A cancellation caused only by concurrent
     /// transactions on the same items is retried with backoff (the items'
     /// conditions are re-evaluated each time, so a retry is always safe); any
@@ -234,7 +262,7 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(rand::random_range(0..=ceiling))
 }
 
-fn key_of(item: &Item) -> Option<Key> {
+pub(crate) fn key_of(item: &Item) -> Option<Key> {
     let text = |name| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     Some(Key {
         pk: text(keys::PK)?,
