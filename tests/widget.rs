@@ -251,9 +251,8 @@ async fn rule_2_a_conflicting_identity_relinks_the_visitor_and_leaves_the_old_co
     assert_eq!(body["relinked"], true);
     assert_ne!(body["contact"]["id"], old_contact["id"]);
     assert_eq!(
-        body["active_company_id"],
-        Value::Null,
-        "the old contact's company is not active"
+        body["active_company_id"], body["contact"]["placeholder_company_id"],
+        "the new contact's placeholder, not the old contact's company, is active"
     );
     assert_eq!(body["visitor"]["contact_id"], body["contact"]["id"]);
     let stored = site
@@ -531,6 +530,11 @@ async fn linking_a_real_company_carries_the_placeholders_data_over_and_deletes_i
         .as_str()
         .unwrap()
         .to_owned();
+    assert_eq!(first.body["active_company_id"], placeholder_id.as_str());
+    let other = site
+        .identify(json!({"visitor_id": "v-other", "email": "ada@initech.com"}))
+        .await;
+    assert_eq!(ok(&other)["active_company_id"], placeholder_id.as_str());
     ok(&site
         .set_deal(json!({"visitor_id": "v", "deal_value": 12000, "stage": "Proposal"}))
         .await);
@@ -550,6 +554,15 @@ async fn linking_a_real_company_carries_the_placeholders_data_over_and_deletes_i
     );
     assert_eq!(body["active_company_id"], "initech");
     assert_eq!(body["contact"]["placeholder_company_id"], Value::Null);
+    // The contact's other visitor had the placeholder as active company too.
+    let other = site
+        .app
+        .store
+        .get_visitor(&site.project.id, "v-other")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.active_company_id.as_deref(), Some("initech"));
     assert!(
         site.app
             .store

@@ -675,6 +675,10 @@ async fn attempt_once(
     visitor.contact_id = Some(contact.id.clone());
     if let Some(id) = primary_id {
         visitor.active_company_id = Some(id.to_owned());
+    } else if visitor.active_company_id.is_none() {
+        // Until a real company is linked, the placeholder is the visitor's
+        // company context (promotion moves it on).
+        visitor.active_company_id = contact.placeholder_company_id.clone();
     }
 
     // The transaction.
