@@ -114,6 +114,26 @@ pub struct Company {
     pub updated_at: Timestamp,
 }
 
+impl Contact {
+    /// A contact with a new id and no fields set.
+    pub fn new(project_id: &str, now: Timestamp) -> Self {
+        Contact {
+            id: crate::ids::new_id(crate::ids::IdKind::Contact),
+            project_id: project_id.to_owned(),
+            name: None,
+            email: None,
+            user_id: None,
+            phone: None,
+            notes: None,
+            tags: Vec::new(),
+            metadata: Attributes::new(),
+            placeholder_company_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 impl Company {
     /// A company with nothing but its id and name, linked to no one yet.
     pub fn new(project_id: &str, id: &str, name: &str, now: Timestamp) -> Self {
@@ -206,4 +226,33 @@ pub struct EventKeyClaim {
     pub project_id: String,
     pub event_key: String,
     pub event_id: String,
+}
+
+/// What an API key may do on `/api/v1/*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Scope {
+    #[serde(rename = "contacts:read")]
+    ContactsRead,
+    #[serde(rename = "contacts:write")]
+    ContactsWrite,
+    #[serde(rename = "conversations:read")]
+    ConversationsRead,
+    #[serde(rename = "conversations:write")]
+    ConversationsWrite,
+}
+
+/// An integration's key. The secret is shown once at creation; only its
+/// SHA-256 is stored, and it is the item's key, so a lookup is one GetItem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// The first characters of the secret, to recognise a key in lists.
+    pub prefix: String,
+    /// Hex SHA-256 of the secret.
+    pub hash: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
 }

@@ -17,7 +17,6 @@ use crate::domain::stages::{self, Target};
 use crate::domain::widget::{self, Caller};
 use crate::domain::{self, placeholder};
 use crate::error::ApiError;
-use crate::ids::{IdKind, new_id};
 use crate::model::{
     Claim, ClaimKind, Company, Contact, Link, LinkSource, Project, StageUpdateMode, Visitor,
 };
@@ -25,7 +24,6 @@ use crate::store::keys;
 use crate::store::write::{ItemWrite, WriteSet};
 use crate::store::{Store, changes};
 use crate::validate::{self, AttributesPatch};
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -157,14 +155,7 @@ impl CompanyChange {
             return Ok(changes::create(&new)?);
         };
         if self.delete {
-            let mut write = ItemWrite::delete(keys::company(&old.project_id, &old.id).key);
-            write
-                .require_equals("is_placeholder", AttributeValue::Bool(true))
-                .require_equals(
-                    "contact_count",
-                    AttributeValue::N(old.contact_count.to_string()),
-                );
-            return Ok(write);
+            return Ok(placeholder::retire(old, true));
         }
         let mut write = changes::company(old, &self.new)?;
         if self.count_delta != 0 {
@@ -384,20 +375,9 @@ async fn attempt_once(
     };
     let relinked =
         linked_id.is_some() && linked_id.as_deref() != old_contact.as_ref().map(|c| c.id.as_str());
-    let mut contact = old_contact.clone().unwrap_or_else(|| Contact {
-        id: new_id(IdKind::Contact),
-        project_id: project_id.to_owned(),
-        name: None,
-        email: None,
-        user_id: None,
-        phone: None,
-        notes: None,
-        tags: Vec::new(),
-        metadata: Default::default(),
-        placeholder_company_id: None,
-        created_at: now,
-        updated_at: now,
-    });
+    let mut contact = old_contact
+        .clone()
+        .unwrap_or_else(|| Contact::new(project_id, now));
     contact.updated_at = now;
     let contact_key = keys::contact(project_id, &contact.id).key;
     // Missing identity fields are filled in, claiming them; one owned by

@@ -1,8 +1,13 @@
 //! Product rules, between the HTTP handlers and the store: what a route means,
 //! independent of how it was called.
 
+pub mod api_keys;
+pub mod companies;
+pub mod contacts;
 pub mod identify;
+pub mod links;
 pub mod pipeline;
+pub mod pipeline_admin;
 pub mod placeholder;
 pub mod projects;
 pub mod properties;

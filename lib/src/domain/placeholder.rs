@@ -6,7 +6,10 @@
 use crate::clock::Timestamp;
 use crate::ids::{IdKind, new_id};
 use crate::model::{Company, Contact};
+use crate::store::keys;
+use crate::store::write::ItemWrite;
 use crate::validate;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Common free-mail domains: a placeholder is named after the email's domain
 /// only when the domain says something about the company.
@@ -67,6 +70,27 @@ pub fn new_for(contact: &Contact, now: Timestamp) -> Company {
             &name_for(contact),
             now,
         )
+    }
+}
+
+/// The write that takes one contact off a placeholder: delete it when that
+/// contact was its only one — conditional on the count read, so a contact
+/// linked meanwhile keeps it — else count one contact fewer.
+pub fn retire(placeholder: &Company, deleting: bool) -> ItemWrite {
+    let key = keys::company(&placeholder.project_id, &placeholder.id).key;
+    if deleting {
+        let mut write = ItemWrite::delete(key);
+        write
+            .require_equals("is_placeholder", AttributeValue::Bool(true))
+            .require_equals(
+                "contact_count",
+                AttributeValue::N(placeholder.contact_count.to_string()),
+            );
+        write
+    } else {
+        let mut write = ItemWrite::update(key);
+        write.add("contact_count", -1);
+        write
     }
 }
 

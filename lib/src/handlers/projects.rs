@@ -1,9 +1,10 @@
-//! `POST /api/projects`, `GET /api/projects`, `GET /api/projects/{id}`.
+//! `POST /api/projects`, `GET /api/projects`, `GET|PATCH /api/projects/{id}`,
+//! `POST /api/projects/{id}/identity-secret` (rotate).
 
 use crate::app::App;
 use crate::auth::{self, Access, Membership};
 use crate::clock::Timestamp;
-use crate::domain;
+use crate::domain::{self, pipeline_admin};
 use crate::error::ApiError;
 use crate::http::{self, PageRequest, Response};
 use crate::model::{Member, Project, Role, StageUpdateMode};
@@ -71,5 +72,67 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
     let caller = auth::caller(&req)?;
     let id = http::path_param(&req, "id")?;
     let Membership { project, member } = auth::membership(app, &caller, &id, Access::Read).await?;
+    Ok(http::ok(&view(&project, &member)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    name: Option<String>,
+    require_identity_verification: Option<bool>,
+    default_stage_update_mode: Option<StageUpdateMode>,
+    allowed_origins: Option<Vec<String>>,
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing more.
+fn origin(value: &str) -> Result<String, ApiError> {
+    let invalid = || {
+        ApiError::validation(
+            "allowed_origins",
+            "each must be an origin like https://shop.example",
+        )
+    };
+    let (scheme, rest) = value.split_once("://").ok_or_else(invalid)?;
+    let host_ok = !rest.is_empty() && !rest.contains(['/', '?', '#', ' ']) && rest.is_ascii();
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return Err(invalid());
+    }
+    Ok(value.to_ascii_lowercase())
+}
+
+pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
+    let caller = auth::caller(&req)?;
+    let id = http::path_param(&req, "id")?;
+    let Membership { member, .. } = auth::membership(app, &caller, &id, Access::Manage).await?;
+    let body: Settings = http::parse_body(&req)?;
+    let origins = match body.allowed_origins {
+        Some(list) if list.len() > 50 => {
+            return Err(ApiError::validation(
+                "allowed_origins",
+                "at most 50 origins",
+            ));
+        }
+        Some(list) => Some(
+            list.iter()
+                .map(|o| origin(o))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let settings = pipeline_admin::Settings {
+        name: body.name.map(|n| validate::name("name", &n)).transpose()?,
+        require_identity_verification: body.require_identity_verification,
+        default_stage_update_mode: body.default_stage_update_mode,
+        allowed_origins: origins,
+    };
+    let project = pipeline_admin::update_settings(&app.store, &id, &settings).await?;
+    Ok(http::ok(&view(&project, &member)))
+}
+
+pub async fn rotate_identity_secret(app: &App, req: Request) -> Result<Response, ApiError> {
+    let caller = auth::caller(&req)?;
+    let id = http::path_param(&req, "id")?;
+    let Membership { member, .. } = auth::membership(app, &caller, &id, Access::Manage).await?;
+    let project = pipeline_admin::rotate_identity_secret(&app.store, &id).await?;
     Ok(http::ok(&view(&project, &member)))
 }

@@ -2,6 +2,7 @@
 //! `/set-deal` (SPEC §4): body shapes and field validation; the rules are in
 //! `domain`.
 
+use super::fields::{attributes, deal_value, optional, present};
 use crate::app::App;
 use crate::domain::identify::{self, CompanyInput, Identified};
 use crate::domain::{pipeline, properties, track, widget};
@@ -11,38 +12,8 @@ use crate::model::StageUpdateMode;
 use crate::validate::{self, MAX_COMPANY_IDS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
 use crate::views;
 use lambda_http::Request;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
-
-/// `Some(None)` for an explicit `null` (clear), `None` when absent.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-fn optional(
-    field: &str,
-    value: &Option<Option<String>>,
-    max: usize,
-) -> Result<Option<Option<String>>, ApiError> {
-    value
-        .as_ref()
-        .map(|v| match v {
-            Some(text) => validate::optional_text(field, text, max),
-            None => Ok(None),
-        })
-        .transpose()
-}
-
-fn attributes(
-    field: &str,
-    map: &Option<Map<String, Value>>,
-) -> Result<Option<validate::AttributesPatch>, ApiError> {
-    map.as_ref()
-        .map(|m| validate::attributes(field, m))
-        .transpose()
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,12 +44,6 @@ struct IdentifyBody {
     company: Option<CompanyBody>,
     company_ids: Option<Vec<String>>,
     stage_update_mode: Option<StageUpdateMode>,
-}
-
-fn deal_value(field: &str, value: Option<Option<f64>>) -> Result<Option<Option<f64>>, ApiError> {
-    value
-        .map(|v| v.map(|v| validate::deal_value(field, v)).transpose())
-        .transpose()
 }
 
 impl IdentifyBody {

@@ -10,6 +10,16 @@ impl Store {
         self.create(company).await
     }
 
+    /// A strongly consistent read, for a change conditional on what it returns.
+    pub async fn read_company(
+        &self,
+        project_id: &str,
+        company_id: &str,
+    ) -> Result<Option<Company>, StoreError> {
+        self.get(&keys::company(project_id, company_id).key, true)
+            .await
+    }
+
     pub async fn get_company(
         &self,
         project_id: &str,

@@ -138,3 +138,15 @@ impl Store {
         Ok(contact.map(|contact| (contact, links)))
     }
 }
+
+impl Store {
+    /// A strongly consistent read, for a change conditional on what it returns.
+    pub async fn read_contact(
+        &self,
+        project_id: &str,
+        contact_id: &str,
+    ) -> Result<Option<Contact>, StoreError> {
+        self.get(&keys::contact(project_id, contact_id).key, true)
+            .await
+    }
+}

@@ -17,6 +17,7 @@
 //! | `Claim` (email) | `P#{project}#EMAIL#{email}` | `CLAIM` | – | – | email uniqueness; find a contact by email |
 //! | `Claim` (user id) | `P#{project}#UID#{user_id}` | `CLAIM` | – | – | user_id uniqueness; find a contact by user_id |
 //! | `Event` | `P#{project}#EV#CT#{contact}` (or `#EV#V#{visitor}` before identify) | `{occurred_at}#{event}` | `P#{project}#EV#CO#{company}` when known | `{occurred_at}#{event}` | a contact's events newest first; a company's events newest first (gsi1) |
+//! | `ApiKey` | `APIKEY#{sha256 of the secret}` | `APIKEY` | `P#{project}#APIKEYS` | `{key id}` | authenticate a v1 call (GetItem on the hash); list / revoke a project's keys (gsi1) |
 //! | `EventKey` | `P#{project}#EVKEY#{event_key}` | `CLAIM` | – | – | `track` idempotency: written with the event, only if absent |
 //!
 //! Keys are injective: project and contact ids are validated prefixed ULIDs
@@ -52,6 +53,7 @@ pub enum Entity {
     Claim,
     Event,
     EventKey,
+    ApiKey,
 }
 
 impl Entity {
@@ -66,6 +68,7 @@ impl Entity {
             Entity::Claim => "Claim",
             Entity::Event => "Event",
             Entity::EventKey => "EventKey",
+            Entity::ApiKey => "ApiKey",
         }
     }
 }
@@ -265,6 +268,24 @@ pub fn event_key(project: &str, event_key: &str) -> ItemKeys {
         key: Key::new(format!("P#{project}#EVKEY#{event_key}"), "CLAIM"),
         gsi1: None,
     }
+}
+
+/// An API key, keyed by its secret's hash: only the hash reaches the table.
+pub fn api_key(project: &str, hash: &str, key_id: &str) -> ItemKeys {
+    ItemKeys {
+        entity: Entity::ApiKey,
+        key: api_key_by_hash(hash),
+        gsi1: Some(Key::new(project_api_keys(project), key_id)),
+    }
+}
+
+pub fn api_key_by_hash(hash: &str) -> Key {
+    Key::new(format!("APIKEY#{hash}"), "APIKEY")
+}
+
+/// `gsi1pk` of a project's API keys.
+pub fn project_api_keys(project: &str) -> String {
+    format!("P#{project}#APIKEYS")
 }
 
 /// The company id of a link item, from its sort key.

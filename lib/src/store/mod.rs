@@ -12,6 +12,7 @@ pub mod contacts;
 mod error;
 pub mod keys;
 pub mod links;
+pub mod lists;
 pub mod projects;
 pub mod record;
 pub mod schema;
@@ -94,7 +95,7 @@ impl Store {
 
     /// Writes a new record: `attribute_not_exists(pk)`, so an existing item is
     /// never overwritten (`ConditionFailed` instead).
-    pub(crate) async fn create<R: Record>(&self, record: &R) -> Result<(), StoreError> {
+    pub async fn create<R: Record>(&self, record: &R) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(self.table())
@@ -145,7 +146,7 @@ impl Store {
     }
 
     /// Reads records by key, keeping the order of `keys` and skipping missing ones.
-    pub(crate) async fn get_many<R: Record>(&self, keys: Vec<Key>) -> Result<Vec<R>, StoreError> {
+    pub async fn get_many<R: Record>(&self, keys: Vec<Key>) -> Result<Vec<R>, StoreError> {
         let mut by_key: HashMap<Key, Item> = self
             .batch_get(keys.clone())
             .await?
@@ -172,7 +173,7 @@ impl Store {
 
     /// Every key under `partition` in `gsi1` (all pages). The index projects
     /// keys only, so this is the cheap half of a listing.
-    pub(crate) async fn index_keys(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+    pub async fn index_keys(&self, partition: String) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -262,7 +263,7 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(rand::random_range(0..=ceiling))
 }
 
-pub(crate) fn key_of(item: &Item) -> Option<Key> {
+pub fn key_of(item: &Item) -> Option<Key> {
     let text = |name| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     Some(Key {
         pk: text(keys::PK)?,

@@ -39,8 +39,18 @@ impl Store {
         Ok(())
     }
 
+    /// Adds a member (no member routes yet: projects get their owner at creation).
+    pub async fn add_member(&self, member: &Member) -> Result<(), StoreError> {
+        self.create(member).await
+    }
+
     pub async fn get_project(&self, project_id: &str) -> Result<Option<Project>, StoreError> {
         self.get(&keys::project(project_id).key, false).await
+    }
+
+    /// A strongly consistent read, for a change conditional on its version.
+    pub async fn read_project(&self, project_id: &str) -> Result<Option<Project>, StoreError> {
+        self.get(&keys::project(project_id).key, true).await
     }
 
     /// The project and `user`'s membership of it, in one round trip; `None`
@@ -109,5 +119,14 @@ impl Store {
             items,
             last_key: output.last_evaluated_key,
         })
+    }
+}
+
+impl Store {
+    pub async fn get_api_key(
+        &self,
+        hash: &str,
+    ) -> Result<Option<crate::model::ApiKey>, StoreError> {
+        self.get(&keys::api_key_by_hash(hash), true).await
     }
 }

@@ -5,7 +5,8 @@
 use super::StoreError;
 use super::keys::{self, Item, ItemKeys};
 use crate::model::{
-    Claim, ClaimKind, Company, Contact, Event, EventKeyClaim, Link, Member, Project, Visitor,
+    ApiKey, Claim, ClaimKind, Company, Contact, Event, EventKeyClaim, Link, Member, Project,
+    Visitor,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -104,5 +105,11 @@ impl Record for Event {
 impl Record for EventKeyClaim {
     fn keys(&self) -> ItemKeys {
         keys::event_key(&self.project_id, &self.event_key)
+    }
+}
+
+impl Record for ApiKey {
+    fn keys(&self) -> ItemKeys {
+        keys::api_key(&self.project_id, &self.hash, &self.id)
     }
 }

@@ -1,0 +1,7 @@
+//! `GET /api/contacts/{id}`
+use hal_crm::handlers;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hal_crm::lambda::run(handlers::contacts::get).await
+}

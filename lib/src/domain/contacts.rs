@@ -1,0 +1,231 @@
+//! Contacts managed directly (account and v1 routes): create and update write
+//! the contact's own fields only; email and user_id stay unique through claim
+//! items changed in the same transaction; delete unlinks visitors and
+//! companies but deletes no company.
+
+use crate::clock::Timestamp;
+use crate::domain;
+use crate::error::ApiError;
+use crate::model::{Claim, ClaimKind, Contact};
+use crate::store::contacts::CreateContact;
+use crate::store::keys;
+use crate::store::write::{ItemWrite, WriteSet};
+use crate::store::{Store, changes};
+use crate::validate::{self, AttributesPatch};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// Fields a request sets: `Some(None)` clears, `None` leaves as is.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub user_id: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub metadata: Option<AttributesPatch>,
+}
+
+impl Fields {
+    fn apply(&self, contact: &mut Contact) -> Result<(), ApiError> {
+        let set = |field: &mut Option<String>, value: &Option<Option<String>>| {
+            if let Some(value) = value {
+                field.clone_from(value);
+            }
+        };
+        set(&mut contact.name, &self.name);
+        set(&mut contact.email, &self.email);
+        set(&mut contact.user_id, &self.user_id);
+        set(&mut contact.phone, &self.phone);
+        set(&mut contact.notes, &self.notes);
+        if let Some(tags) = &self.tags {
+            contact.tags.clone_from(tags);
+        }
+        if let Some(patch) = &self.metadata {
+            contact.metadata = validate::merge("metadata", &contact.metadata, patch)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::not_found("contact_not_found", "no such contact")
+}
+
+fn in_use(kind: ClaimKind) -> ApiError {
+    match kind {
+        ClaimKind::Email => ApiError::conflict("email_in_use", "another contact has this email"),
+        ClaimKind::UserId => {
+            ApiError::conflict("user_id_in_use", "another contact has this user_id")
+        }
+    }
+}
+
+pub async fn create(store: &Store, project_id: &str, fields: &Fields) -> Result<Contact, ApiError> {
+    let mut contact = Contact::new(project_id, Timestamp::now());
+    fields.apply(&mut contact)?;
+    match store.create_contact(&contact).await? {
+        CreateContact::Created => Ok(contact),
+        CreateContact::Taken {
+            email_owner: Some(_),
+            ..
+        } => Err(in_use(ClaimKind::Email)),
+        CreateContact::Taken { .. } => Err(in_use(ClaimKind::UserId)),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tag {
+    Contact,
+    Release(ClaimKind),
+    Claim(ClaimKind),
+}
+
+/// Changes a contact's fields. A changed email or user_id releases the old
+/// claim and takes the new one in the same transaction as the contact.
+pub async fn update(
+    store: &Store,
+    project_id: &str,
+    contact_id: &str,
+    fields: &Fields,
+) -> Result<Contact, ApiError> {
+    domain::until_committed(|| async {
+        let old = store
+            .read_contact(project_id, contact_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let mut new = old.clone();
+        fields.apply(&mut new)?;
+        new.updated_at = Timestamp::now();
+        let mut contact_write = changes::contact(&old, &new)?;
+        contact_write
+            .require_unchanged("email", old.email.as_deref())
+            .require_unchanged("user_id", old.user_id.as_deref());
+        let mut writes = WriteSet::default();
+        writes.push(Tag::Contact, contact_write);
+        for (kind, before, after) in [
+            (ClaimKind::Email, &old.email, &new.email),
+            (ClaimKind::UserId, &old.user_id, &new.user_id),
+        ] {
+            if before == after {
+                continue;
+            }
+            if let Some(before) = before {
+                writes.push(
+                    Tag::Release(kind),
+                    release(project_id, kind, before, contact_id),
+                );
+            }
+            if let Some(after) = after {
+                let claim = Claim {
+                    project_id: project_id.to_owned(),
+                    kind,
+                    value: after.to_string(),
+                    contact_id: contact_id.to_owned(),
+                };
+                writes.push(Tag::Claim(kind), changes::create(&claim)?);
+            }
+        }
+        match store.commit(writes).await? {
+            Ok(()) => Ok(Some(new)),
+            Err(refused) if refused.failed(Tag::Claim(ClaimKind::Email)) => {
+                Err(in_use(ClaimKind::Email))
+            }
+            Err(refused) if refused.failed(Tag::Claim(ClaimKind::UserId)) => {
+                Err(in_use(ClaimKind::UserId))
+            }
+            Err(_) => Ok(None),
+        }
+    })
+    .await
+}
+
+/// Deletes a claim, only while `contact_id` owns it.
+fn release(project_id: &str, kind: ClaimKind, value: &str, contact_id: &str) -> ItemWrite {
+    let key = match kind {
+        ClaimKind::Email => keys::email_claim(project_id, value).key,
+        ClaimKind::UserId => keys::user_id_claim(project_id, value).key,
+    };
+    let mut write = ItemWrite::delete(key);
+    write.require_equals("contact_id", AttributeValue::S(contact_id.to_owned()));
+    write
+}
+
+/// Transactions hold at most this many items.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// Deletes a contact: its claims, its links (each company's count with it) and
+/// its visitors' link to it; no company. Up to 100 items this is one
+/// transaction; beyond, links and visitors go first in atomic batches and the
+/// contact last, so every state in between keeps counts equal to links.
+pub async fn delete(store: &Store, project_id: &str, contact_id: &str) -> Result<(), ApiError> {
+    domain::until_committed(|| async {
+        let (contact, links) = store
+            .get_contact_with_links(project_id, contact_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let visitors = store.contact_visitors(project_id, contact_id).await?;
+        let mut groups: Vec<Vec<ItemWrite>> = Vec::new();
+        for link in &links {
+            let mut company = ItemWrite::update(keys::company(project_id, &link.company_id).key);
+            company.add("contact_count", -1);
+            groups.push(vec![
+                ItemWrite::delete(keys::link(project_id, contact_id, &link.company_id).key),
+                company,
+            ]);
+        }
+        for visitor in visitors
+            .iter()
+            .filter(|v| v.contact_id.as_deref() == Some(contact_id))
+        {
+            let mut write =
+                ItemWrite::update(keys::visitor(project_id, &visitor.visitor_id, None).key);
+            write
+                .remove("contact_id")
+                .remove("active_company_id")
+                .remove(keys::GSI1_PK)
+                .remove(keys::GSI1_SK)
+                .require_equals("contact_id", AttributeValue::S(contact_id.to_owned()));
+            groups.push(vec![write]);
+        }
+        let mut last = vec![ItemWrite::delete(keys::contact(project_id, contact_id).key)];
+        if let Some(email) = &contact.email {
+            last.push(release(project_id, ClaimKind::Email, email, contact_id));
+        }
+        if let Some(user_id) = &contact.user_id {
+            last.push(release(project_id, ClaimKind::UserId, user_id, contact_id));
+        }
+        groups.push(last);
+        Ok(commit_in_batches(store, groups).await?.then_some(()))
+    })
+    .await
+}
+
+/// Commits groups of writes, each group atomic, as few transactions as fit,
+/// keeping the last group in the last transaction. `false` when one was
+/// refused (the ones before it stay applied; each left a consistent state).
+pub(crate) async fn commit_in_batches(
+    store: &Store,
+    groups: Vec<Vec<ItemWrite>>,
+) -> Result<bool, crate::store::StoreError> {
+    let mut batch: WriteSet<usize> = WriteSet::default();
+    let mut count = 0;
+    let total = groups.len();
+    for (index, group) in groups.into_iter().enumerate() {
+        let is_last = index + 1 == total;
+        if count + group.len() > MAX_TRANSACTION_ITEMS && !batch.is_empty() {
+            if store.commit(std::mem::take(&mut batch)).await?.is_err() {
+                return Ok(false);
+            }
+            count = 0;
+        }
+        for write in group {
+            batch.push(count, write);
+            count += 1;
+        }
+        if is_last && store.commit(std::mem::take(&mut batch)).await?.is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

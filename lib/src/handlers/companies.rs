@@ -1,0 +1,112 @@
+//! `GET|POST /api/companies`, `GET|PATCH|DELETE /api/companies/{id}`,
+//! `GET /api/companies/{id}/events`.
+
+use super::fields::CompanyBody;
+use crate::app::App;
+use crate::auth::{self, Access};
+use crate::domain::{companies, stages};
+use crate::error::ApiError;
+use crate::http::{self, PageRequest, Response};
+use crate::model::{Company, Event};
+use crate::store::keys;
+use crate::store::lists::Source;
+use crate::views;
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+
+pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project = &membership.project;
+    let stage_id = match http::query_param(&req, "stage") {
+        Some(name) => Some(
+            stages::find(project, &name)
+                .ok_or_else(|| stages::unknown(project))?
+                .stage
+                .id
+                .clone(),
+        ),
+        None => None,
+    };
+    let domain = http::query_param(&req, "domain").map(|d| d.trim().to_lowercase());
+    let scope = format!("GET /api/companies|{}|{stage_id:?}|{domain:?}", project.id);
+    let page = PageRequest::parse(app, &req, scope)?;
+    let source = Source::Index(keys::project_companies(&project.id));
+    let found = if stage_id.is_none() && domain.is_none() {
+        app.store
+            .page::<Company>(&source, page.limit, page.start.clone(), false)
+            .await?
+    } else {
+        let keep = |c: &Company| {
+            stage_id
+                .as_ref()
+                .is_none_or(|s| c.stage_id.as_ref() == Some(s))
+                && domain.as_ref().is_none_or(|d| c.domain.as_ref() == Some(d))
+        };
+        app.store
+            .filtered_page(&source, page.limit, page.start.clone(), keep)
+            .await?
+    };
+    Ok(page.respond(app, found, |c| {
+        serde_json::to_value(views::company(project, &c)).unwrap_or_default()
+    }))
+}
+
+pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let (id, fields) = http::parse_body::<CompanyBody>(&req)?.validate()?;
+    let company = companies::create(&app.store, &membership.project, id, &fields).await?;
+    Ok(http::created(&views::company(
+        &membership.project,
+        &company,
+    )))
+}
+
+pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let id = http::path_param(&req, "id")?;
+    let company = app
+        .store
+        .get_company(&membership.project.id, &id)
+        .await?
+        .ok_or_else(companies::not_found)?;
+    Ok(http::ok(&views::company(&membership.project, &company)))
+}
+
+pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let id = http::path_param(&req, "id")?;
+    let (new_id, fields) = http::parse_body::<CompanyBody>(&req)?.validate()?;
+    if new_id.is_some() {
+        return Err(ApiError::validation("id", "a company's id cannot change"));
+    }
+    let company = companies::update(&app.store, &membership.project, &id, &fields).await?;
+    Ok(http::ok(&views::company(&membership.project, &company)))
+}
+
+pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let id = http::path_param(&req, "id")?;
+    companies::delete(&app.store, &membership.project.id, &id).await?;
+    Ok(http::empty(StatusCode::NO_CONTENT))
+}
+
+/// A company's events, newest first.
+pub async fn events(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project_id = membership.project.id.as_str();
+    let id = http::path_param(&req, "id")?;
+    if app.store.get_company(project_id, &id).await?.is_none() {
+        return Err(companies::not_found());
+    }
+    let page = PageRequest::parse(
+        app,
+        &req,
+        format!("GET /api/companies/{{id}}/events|{project_id}|{id}"),
+    )?;
+    let source = Source::Index(keys::company_events(project_id, &id));
+    let events = app
+        .store
+        .page::<Event>(&source, page.limit, page.start.clone(), true)
+        .await?;
+    Ok(page.respond(app, events, |e| e))
+}

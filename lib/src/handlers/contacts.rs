@@ -1,0 +1,153 @@
+//! `GET|POST /api/contacts`, `GET|PATCH|DELETE /api/contacts/{id}`,
+//! `GET /api/contacts/{id}/events`.
+
+use super::fields::ContactBody;
+use crate::app::App;
+use crate::auth::{self, Access};
+use crate::domain::contacts;
+use crate::error::ApiError;
+use crate::http::{self, PageRequest, Response};
+use crate::model::{ClaimKind, Contact, Event};
+use crate::store::keys::{self, EventOwner};
+use crate::store::lists::Source;
+use crate::store::{Page, keys::Key};
+use crate::validate;
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project_id = membership.project.id.as_str();
+    let email = http::query_param(&req, "email")
+        .map(|e| validate::email("email", &e))
+        .transpose()?;
+    let company_id = http::query_param(&req, "company_id");
+    let tag = http::query_param(&req, "tag");
+    let scope = format!("GET /api/contacts|{project_id}|{email:?}|{company_id:?}|{tag:?}");
+    let page = PageRequest::parse(app, &req, scope)?;
+    let found: Page<Contact> = if let Some(email) = email {
+        // Unique: the claim names the one contact, if any.
+        let claim = app
+            .store
+            .get_claim(project_id, ClaimKind::Email, &email)
+            .await?;
+        let contacts = match claim {
+            Some(claim) => {
+                app.store
+                    .get_many(vec![keys::contact(project_id, &claim.contact_id).key])
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Page {
+            items: contacts,
+            last_key: None,
+        }
+    } else if let Some(company_id) = &company_id {
+        // The company's links (gsi1), then their contacts.
+        let source = Source::Index(keys::company_contacts(project_id, company_id));
+        let links = app
+            .store
+            .page::<crate::model::Link>(&source, page.limit, page.start.clone(), false)
+            .await?;
+        let keys: Vec<Key> = links
+            .items
+            .iter()
+            .map(|l| keys::contact(project_id, &l.contact_id).key)
+            .collect();
+        let contacts = app.store.get_many(keys).await?;
+        let contacts = contacts
+            .into_iter()
+            .filter(|c: &Contact| tag.as_ref().is_none_or(|t| c.tags.contains(t)))
+            .collect();
+        Page {
+            items: contacts,
+            last_key: links.last_key,
+        }
+    } else {
+        let source = Source::Index(keys::project_contacts(project_id));
+        match &tag {
+            Some(tag) => {
+                app.store
+                    .filtered_page(&source, page.limit, page.start.clone(), |c: &Contact| {
+                        c.tags.contains(tag)
+                    })
+                    .await?
+            }
+            None => {
+                app.store
+                    .page(&source, page.limit, page.start.clone(), false)
+                    .await?
+            }
+        }
+    };
+    Ok(page.respond(app, found, |c| c))
+}
+
+pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let fields = http::parse_body::<ContactBody>(&req)?.validate()?;
+    let contact = contacts::create(&app.store, &membership.project.id, &fields).await?;
+    Ok(http::created(&contact))
+}
+
+pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project_id = membership.project.id.as_str();
+    let id = http::path_param(&req, "id")?;
+    let (contact, links) = app
+        .store
+        .get_contact_with_links(project_id, &id)
+        .await?
+        .ok_or_else(contacts::not_found)?;
+    let visitors = app
+        .store
+        .index_keys(keys::contact_visitors(project_id, &id))
+        .await?;
+    let visitor_ids: Vec<&str> = visitors
+        .iter()
+        .filter_map(|v| v.get(keys::GSI1_SK)?.as_s().ok()?.strip_prefix("V#"))
+        .collect();
+    let company_ids: Vec<&str> = links.iter().map(|l| l.company_id.as_str()).collect();
+    let mut body = json!(contact);
+    body["company_ids"] = json!(company_ids);
+    body["visitor_ids"] = json!(visitor_ids);
+    Ok(http::ok(&body))
+}
+
+pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let id = http::path_param(&req, "id")?;
+    let fields = http::parse_body::<ContactBody>(&req)?.validate()?;
+    let contact = contacts::update(&app.store, &membership.project.id, &id, &fields).await?;
+    Ok(http::ok(&contact))
+}
+
+pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let id = http::path_param(&req, "id")?;
+    contacts::delete(&app.store, &membership.project.id, &id).await?;
+    Ok(http::empty(StatusCode::NO_CONTENT))
+}
+
+/// A contact's events, newest first.
+pub async fn events(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project_id = membership.project.id.as_str();
+    let id = http::path_param(&req, "id")?;
+    if app.store.get_contact(project_id, &id).await?.is_none() {
+        return Err(contacts::not_found());
+    }
+    let page = PageRequest::parse(
+        app,
+        &req,
+        format!("GET /api/contacts/{{id}}/events|{project_id}|{id}"),
+    )?;
+    let source = Source::Partition(keys::events_of(project_id, EventOwner::Contact(&id)));
+    let events = app
+        .store
+        .page::<Event>(&source, page.limit, page.start.clone(), true)
+        .await?;
+    Ok(page.respond(app, events, |e| e))
+}

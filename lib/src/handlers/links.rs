@@ -1,0 +1,97 @@
+//! `PUT|DELETE /api/contacts/{id}/companies/{company_id}`,
+//! `GET /api/contacts/{id}/companies`, `GET /api/companies/{id}/contacts`.
+
+use crate::app::App;
+use crate::auth::{self, Access};
+use crate::domain::{companies, contacts, links};
+use crate::error::ApiError;
+use crate::http::{self, PageRequest, Response};
+use crate::model::{Company, Contact, Link};
+use crate::store::Page;
+use crate::store::keys;
+use crate::store::lists::Source;
+use crate::views;
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+
+pub async fn put(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let contact_id = http::path_param(&req, "id")?;
+    let company_id = http::path_param(&req, "company_id")?;
+    let created = links::link(&app.store, &membership.project.id, &contact_id, &company_id).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(http::json(
+        status,
+        &serde_json::json!({ "contact_id": contact_id, "company_id": company_id, "linked": true }),
+    ))
+}
+
+pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
+    let contact_id = http::path_param(&req, "id")?;
+    let company_id = http::path_param(&req, "company_id")?;
+    links::unlink(&app.store, &membership.project.id, &contact_id, &company_id).await?;
+    Ok(http::empty(StatusCode::NO_CONTENT))
+}
+
+/// A contact's companies (from its item collection), with the link's source.
+pub async fn contact_companies(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project = &membership.project;
+    let id = http::path_param(&req, "id")?;
+    let (_, links) = app
+        .store
+        .get_contact_with_links(&project.id, &id)
+        .await?
+        .ok_or_else(contacts::not_found)?;
+    let keys = links
+        .iter()
+        .map(|l| keys::company(&project.id, &l.company_id).key)
+        .collect();
+    let companies: Vec<Company> = app.store.get_many(keys).await?;
+    let data: Vec<_> = companies
+        .iter()
+        .map(|c| views::company(project, c))
+        .collect();
+    Ok(http::ok(
+        &serde_json::json!({ "data": data, "next_cursor": null }),
+    ))
+}
+
+/// A company's contacts, through its links in gsi1, paginated.
+pub async fn company_contacts(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let project_id = membership.project.id.as_str();
+    let id = http::path_param(&req, "id")?;
+    if app.store.get_company(project_id, &id).await?.is_none() {
+        return Err(companies::not_found());
+    }
+    let page = PageRequest::parse(
+        app,
+        &req,
+        format!("GET /api/companies/{{id}}/contacts|{project_id}|{id}"),
+    )?;
+    let source = Source::Index(keys::company_contacts(project_id, &id));
+    let links: Page<Link> = app
+        .store
+        .page(&source, page.limit, page.start.clone(), false)
+        .await?;
+    let keys = links
+        .items
+        .iter()
+        .map(|l| keys::contact(project_id, &l.contact_id).key)
+        .collect();
+    let contacts: Vec<Contact> = app.store.get_many(keys).await?;
+    Ok(page.respond(
+        app,
+        Page {
+            items: contacts,
+            last_key: links.last_key,
+        },
+        |c| c,
+    ))
+}

@@ -1,0 +1,123 @@
+//! Listings. `gsi1` projects keys only, so a page is a Query on the index
+//! followed by one BatchGetItem of the records, in index order. Filters the
+//! key layout cannot answer walk the list and keep what matches; the cursor is
+//! then the keys of the last record returned, so no match is ever skipped.
+
+use super::keys::{self, Item, Key};
+use super::record::Record;
+use super::{Page, Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// Records a filtered walk examines before it answers with what it has (and a
+/// cursor to go on from).
+const WALK_BUDGET: usize = 1_000;
+/// Index entries read per step of a walk.
+const WALK_STEP: i32 = 100;
+
+/// Where a listing reads.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A `gsi1` partition (keys only; records fetched by key).
+    Index(String),
+    /// A table partition whose items are the records themselves.
+    Partition(String),
+}
+
+impl Store {
+    /// One page of records under `source`, oldest first unless `newest_first`.
+    pub async fn page<R: Record>(
+        &self,
+        source: &Source,
+        limit: i32,
+        start: Option<Item>,
+        newest_first: bool,
+    ) -> Result<Page<R>, StoreError> {
+        let (partition_key, value, index) = match source {
+            Source::Index(partition) => (keys::GSI1_PK, partition, Some(keys::GSI1)),
+            Source::Partition(partition) => (keys::PK, partition, None),
+        };
+        let output = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", partition_key)
+            .expression_attribute_values(":partition", AttributeValue::S(value.clone()))
+            .scan_index_forward(!newest_first)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = output.items.unwrap_or_default();
+        let records = match source {
+            Source::Index(_) => {
+                let keys: Vec<Key> = items.iter().filter_map(super::key_of).collect();
+                self.get_many(keys).await?
+            }
+            Source::Partition(_) => items
+                .into_iter()
+                .map(super::record::from_item)
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Page {
+            items: records,
+            last_key: output.last_evaluated_key,
+        })
+    }
+
+    /// Up to `limit` records under `source` that `keep`, walking at most
+    /// [`WALK_BUDGET`] records per call.
+    pub async fn filtered_page<R: Record>(
+        &self,
+        source: &Source,
+        limit: i32,
+        mut start: Option<Item>,
+        keep: impl Fn(&R) -> bool,
+    ) -> Result<Page<R>, StoreError> {
+        let limit = usize::try_from(limit).unwrap_or(1);
+        let mut kept: Vec<R> = Vec::new();
+        let mut examined = 0;
+        loop {
+            let page = self.page::<R>(source, WALK_STEP, start, false).await?;
+            let mut records = page.items.into_iter();
+            for record in records.by_ref() {
+                examined += 1;
+                if keep(&record) {
+                    kept.push(record);
+                    if kept.len() == limit {
+                        break;
+                    }
+                }
+            }
+            let page_done = records.len() == 0;
+            if kept.len() == limit && !(page_done && page.last_key.is_none()) {
+                // Resume right after the last record returned.
+                let last_key = kept.last().map(|r| resume_key(r, source));
+                return Ok(Page {
+                    items: kept,
+                    last_key,
+                });
+            }
+            start = page.last_key;
+            if start.is_none() || examined >= WALK_BUDGET {
+                return Ok(Page {
+                    items: kept,
+                    last_key: start,
+                });
+            }
+        }
+    }
+}
+
+/// The `ExclusiveStartKey` that resumes a listing right after `record`.
+fn resume_key<R: Record>(record: &R, source: &Source) -> Item {
+    let keys = record.keys();
+    let mut item = keys.key.item();
+    if let (Source::Index(_), Some(index)) = (source, keys.gsi1) {
+        item.insert(keys::GSI1_PK.to_owned(), AttributeValue::S(index.pk));
+        item.insert(keys::GSI1_SK.to_owned(), AttributeValue::S(index.sk));
+    }
+    item
+}
