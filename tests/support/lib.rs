@@ -85,6 +85,29 @@ where
     Answer { status, body }
 }
 
+/// Sends a request to whichever handler the dev server's route table mounts
+/// for its route (so tests can iterate over routes).
+pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
+    let (method, path) = request.route();
+    let route = hal_devserver::routes::ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .unwrap_or_else(|| panic!("no route {method} {path}"));
+    let response = (route.handler)(
+        app,
+        request.into_lambda().expect("a valid API Gateway event"),
+    )
+    .await;
+    let status = response.status();
+    let bytes: &[u8] = response.body().as_ref();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes).expect("responses are JSON")
+    };
+    Answer { status, body }
+}
+
 /// Every item of the table, read consistently: for "nothing was written" checks.
 pub async fn all_items(store: &Store) -> Vec<Item> {
     let mut items = Vec::new();

@@ -117,6 +117,11 @@ impl ApiRequest {
         self.claims(BTreeMap::from([("sub".to_owned(), sub.to_owned())]))
     }
 
+    /// `(method, route path)`, as the route table names the route.
+    pub fn route(&self) -> (&str, &str) {
+        (&self.method, &self.route_path)
+    }
+
     pub fn request_id(&self) -> &str {
         &self.request_id
     }
