@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::http;
 use crate::ids::{self, IdKind};
-use crate::model::{Member, Project, Role};
+use crate::model::{ApiKey, Member, Project, Role, Scope};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
@@ -105,4 +105,27 @@ pub async fn project_member(
         .ok_or_else(|| ApiError::validation("X-Project-Id", "header is required"))?;
     let membership = membership(app, &caller, project_id, access).await?;
     Ok((caller, membership))
+}
+
+/// The header that carries an integration's key on `/api/v1/*`.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The API key of a v1 request, checked for `scope`: missing, unknown or
+/// revoked is 401; a key without the scope is `403 insufficient_scope`. The
+/// key's project is the only one the request can reach.
+pub async fn api_key(app: &App, req: &Request, scope: Scope) -> Result<ApiKey, ApiError> {
+    let invalid =
+        || ApiError::unauthorized("a valid X-API-Key is required").with_code("invalid_api_key");
+    let secret = http::header(req, API_KEY_HEADER).ok_or_else(invalid)?;
+    let key = crate::domain::api_keys::authenticate(&app.store, secret.trim())
+        .await?
+        .ok_or_else(invalid)?;
+    if !key.scopes.contains(&scope) {
+        return Err(
+            ApiError::forbidden("this API key lacks the scope this route needs")
+                .with_code("insufficient_scope")
+                .with_details(serde_json::json!({ "required": scope })),
+        );
+    }
+    Ok(key)
 }

@@ -198,6 +198,15 @@ impl PageRequest {
         })
     }
 
+    /// The cursor that continues after `last_key`, for this list only.
+    pub fn next_cursor(
+        &self,
+        app: &App,
+        last_key: Option<&crate::store::keys::Item>,
+    ) -> Option<String> {
+        last_key.map(|key| cursor::encode(&app.cursor_key, &self.scope, key))
+    }
+
     /// `{"data": [...], "next_cursor": ...}`.
     pub fn respond<T, V: Serialize>(
         &self,
@@ -205,10 +214,7 @@ impl PageRequest {
         page: Page<T>,
         view: impl Fn(T) -> V,
     ) -> Response {
-        let next_cursor = page
-            .last_key
-            .as_ref()
-            .map(|key| cursor::encode(&app.cursor_key, &self.scope, key));
+        let next_cursor = self.next_cursor(app, page.last_key.as_ref());
         let data: Vec<V> = page.items.into_iter().map(view).collect();
         ok(&serde_json::json!({ "data": data, "next_cursor": next_cursor }))
     }

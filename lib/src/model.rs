@@ -256,3 +256,51 @@ pub struct ApiKey {
     pub created_by: String,
     pub created_at: Timestamp,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub project_id: String,
+    pub visitor_id: String,
+    pub contact_id: Option<String>,
+    pub status: ConversationStatus,
+    /// Only ever moves forward: a message older than it leaves it as is.
+    pub last_message_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Visitor,
+    Agent,
+    Bot,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub project_id: String,
+    pub conversation_id: String,
+    pub author: Author,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// A visitor's conversation, kept in the visitor's partition so "my
+/// conversations" is one Query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorConversation {
+    pub project_id: String,
+    pub visitor_id: String,
+    pub conversation_id: String,
+    pub created_at: Timestamp,
+}

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod companies;
 pub mod contacts;
+pub mod conversations;
 pub mod identify;
 pub mod links;
 pub mod pipeline;

@@ -267,7 +267,7 @@ async fn companies_on_stage(
     let mut start = None;
     loop {
         let page = store
-            .filtered_page::<Company>(&source, 100, start, |c| {
+            .filtered_page::<Company>(&source, 100, start, false, |c| {
                 c.stage_id.as_deref() == Some(stage_id)
             })
             .await?;

@@ -73,6 +73,33 @@ pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<(Caller, T), ApiError
     Ok((caller, http::from_json(Value::Object(fields))?))
 }
 
+/// The caller of a widget `GET`, from the query string.
+pub fn caller_from_query(req: &Request) -> Result<Caller, ApiError> {
+    let param = |name| http::query_param(req, name);
+    let project_id = match (param("project_id"), param("app_id")) {
+        (Some(p), Some(a)) if p != a => {
+            return Err(ApiError::validation(
+                "app_id",
+                "differs from project_id; send one of them",
+            ));
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => {
+            return Err(ApiError::validation(
+                "project_id",
+                "is required (or app_id)",
+            ));
+        }
+    };
+    let visitor_id =
+        param("visitor_id").ok_or_else(|| ApiError::validation("visitor_id", "is required"))?;
+    Ok(Caller {
+        project_id,
+        visitor_id: validate::external_id("visitor_id", &visitor_id)?,
+        user_hash: param("user_hash"),
+    })
+}
+
 /// A widget call's view of the store after its first read.
 #[derive(Debug, Clone)]
 pub struct Session {

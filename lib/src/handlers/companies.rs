@@ -43,7 +43,7 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
                 && domain.as_ref().is_none_or(|d| c.domain.as_ref() == Some(d))
         };
         app.store
-            .filtered_page(&source, page.limit, page.start.clone(), keep)
+            .filtered_page(&source, page.limit, page.start.clone(), false, keep)
             .await?
     };
     Ok(page.respond(app, found, |c| {

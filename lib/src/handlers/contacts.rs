@@ -18,21 +18,46 @@ use serde_json::json;
 
 pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
+    let filters = Filters {
+        email: http::query_param(&req, "email")
+            .map(|e| validate::email("email", &e))
+            .transpose()?,
+        company_id: http::query_param(&req, "company_id"),
+        tag: http::query_param(&req, "tag"),
+    };
     let project_id = membership.project.id.as_str();
-    let email = http::query_param(&req, "email")
-        .map(|e| validate::email("email", &e))
-        .transpose()?;
-    let company_id = http::query_param(&req, "company_id");
-    let tag = http::query_param(&req, "tag");
-    let scope = format!("GET /api/contacts|{project_id}|{email:?}|{company_id:?}|{tag:?}");
-    let page = PageRequest::parse(app, &req, scope)?;
-    let found: Page<Contact> = if let Some(email) = email {
-        // Unique: the claim names the one contact, if any.
+    let page = PageRequest::parse(
+        app,
+        &req,
+        format!("GET /api/contacts|{project_id}|{filters:?}"),
+    )?;
+    let found = page_of(app, project_id, &page, &filters).await?;
+    Ok(page.respond(app, found, |c| c))
+}
+
+/// Contact list filters (SPEC §5; v1 uses `email` only).
+#[derive(Debug, Default)]
+pub struct Filters {
+    pub email: Option<String>,
+    pub company_id: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// A page of a project's contacts: by email through its claim, by company
+/// through its links, by tag with a filtered walk, else the plain listing.
+pub async fn page_of(
+    app: &App,
+    project_id: &str,
+    page: &PageRequest,
+    filters: &Filters,
+) -> Result<Page<Contact>, ApiError> {
+    let tagged = |c: &Contact| filters.tag.as_ref().is_none_or(|t| c.tags.contains(t));
+    if let Some(email) = &filters.email {
         let claim = app
             .store
-            .get_claim(project_id, ClaimKind::Email, &email)
+            .get_claim(project_id, ClaimKind::Email, email)
             .await?;
-        let contacts = match claim {
+        let contacts: Vec<Contact> = match claim {
             Some(claim) => {
                 app.store
                     .get_many(vec![keys::contact(project_id, &claim.contact_id).key])
@@ -40,12 +65,12 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
             }
             None => Vec::new(),
         };
-        Page {
-            items: contacts,
+        return Ok(Page {
+            items: contacts.into_iter().filter(tagged).collect(),
             last_key: None,
-        }
-    } else if let Some(company_id) = &company_id {
-        // The company's links (gsi1), then their contacts.
+        });
+    }
+    if let Some(company_id) = &filters.company_id {
         let source = Source::Index(keys::company_contacts(project_id, company_id));
         let links = app
             .store
@@ -56,33 +81,25 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
             .iter()
             .map(|l| keys::contact(project_id, &l.contact_id).key)
             .collect();
-        let contacts = app.store.get_many(keys).await?;
-        let contacts = contacts
-            .into_iter()
-            .filter(|c: &Contact| tag.as_ref().is_none_or(|t| c.tags.contains(t)))
-            .collect();
-        Page {
-            items: contacts,
+        let contacts: Vec<Contact> = app.store.get_many(keys).await?;
+        return Ok(Page {
+            items: contacts.into_iter().filter(tagged).collect(),
             last_key: links.last_key,
+        });
+    }
+    let source = Source::Index(keys::project_contacts(project_id));
+    Ok(match &filters.tag {
+        Some(_) => {
+            app.store
+                .filtered_page(&source, page.limit, page.start.clone(), false, tagged)
+                .await?
         }
-    } else {
-        let source = Source::Index(keys::project_contacts(project_id));
-        match &tag {
-            Some(tag) => {
-                app.store
-                    .filtered_page(&source, page.limit, page.start.clone(), |c: &Contact| {
-                        c.tags.contains(tag)
-                    })
-                    .await?
-            }
-            None => {
-                app.store
-                    .page(&source, page.limit, page.start.clone(), false)
-                    .await?
-            }
+        None => {
+            app.store
+                .page(&source, page.limit, page.start.clone(), false)
+                .await?
         }
-    };
-    Ok(page.respond(app, found, |c| c))
+    })
 }
 
 pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {

@@ -9,5 +9,6 @@ pub mod fields;
 pub mod links;
 pub mod projects;
 pub mod stages;
+pub mod v1;
 pub mod visitors;
 pub mod widget;

@@ -5,7 +5,7 @@
 use super::fields::{attributes, deal_value, optional, present};
 use crate::app::App;
 use crate::domain::identify::{self, CompanyInput, Identified};
-use crate::domain::{pipeline, properties, track, widget};
+use crate::domain::{conversations, pipeline, properties, track, widget};
 use crate::error::ApiError;
 use crate::http::{self, Response};
 use crate::model::StageUpdateMode;
@@ -287,4 +287,61 @@ async fn pipeline_response(
         body[key] = value.clone();
     }
     Ok(http::ok(&body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageBody {
+    body: String,
+    conversation_id: Option<String>,
+}
+
+/// `POST /api/widget/messages`: start or continue the visitor's conversation.
+pub async fn post_message(app: &App, req: Request) -> Result<Response, ApiError> {
+    let (caller, body): (_, MessageBody) = widget::parse(&req)?;
+    let text = conversations::body(&body.body)?;
+    let id = body
+        .conversation_id
+        .map(|c| validate::external_id("conversation_id", &c))
+        .transpose()?;
+    let (conversation, message) =
+        conversations::visitor_message(app, &req, &caller, id.as_deref(), &text).await?;
+    Ok(http::json(
+        lambda_http::http::StatusCode::CREATED,
+        &json!({ "conversation": conversation, "message": message }),
+    ))
+}
+
+/// `GET /api/widget/conversations`: the visitor's own conversations, newest first.
+pub async fn list_conversations(app: &App, req: Request) -> Result<Response, ApiError> {
+    let caller = widget::caller_from_query(&req)?;
+    let (session, _) = widget::open(app, &req, &caller, Vec::new()).await?;
+    let project_id = session.project_id();
+    let scope = format!(
+        "GET /api/widget/conversations|{project_id}|{}",
+        caller.visitor_id
+    );
+    let page = http::PageRequest::parse(app, &req, scope)?;
+    let source = crate::store::lists::Source::Collection {
+        partition: crate::store::keys::visitor_partition(project_id, &caller.visitor_id),
+        prefix: crate::store::keys::VISITOR_CONVERSATION_PREFIX,
+    };
+    let links = app
+        .store
+        .page::<crate::model::VisitorConversation>(&source, page.limit, page.start.clone(), true)
+        .await?;
+    let keys = links
+        .items
+        .iter()
+        .map(|l| crate::store::keys::conversation_key(project_id, &l.conversation_id))
+        .collect();
+    let found: Vec<crate::model::Conversation> = app.store.get_many(keys).await?;
+    Ok(page.respond(
+        app,
+        crate::store::Page {
+            items: found,
+            last_key: links.last_key,
+        },
+        |c| c,
+    ))
 }

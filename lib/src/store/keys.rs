@@ -18,6 +18,9 @@
 //! | `Claim` (user id) | `P#{project}#UID#{user_id}` | `CLAIM` | – | – | user_id uniqueness; find a contact by user_id |
 //! | `Event` | `P#{project}#EV#CT#{contact}` (or `#EV#V#{visitor}` before identify) | `{occurred_at}#{event}` | `P#{project}#EV#CO#{company}` when known | `{occurred_at}#{event}` | a contact's events newest first; a company's events newest first (gsi1) |
 //! | `ApiKey` | `APIKEY#{sha256 of the secret}` | `APIKEY` | `P#{project}#APIKEYS` | `{key id}` | authenticate a v1 call (GetItem on the hash); list / revoke a project's keys (gsi1) |
+//! | `Conversation` | `P#{project}#CV#{conversation}` | `CONVERSATION` | `P#{project}#CONVS` | `{last_message_at}#{conversation}` | a conversation and its messages in one Query; a project's conversations by last activity, newest first (gsi1) |
+//! | `Message` | `P#{project}#CV#{conversation}` | `MSG#{created_at}#{message}` | – | – | a conversation's messages in order |
+//! | `VisitorConversation` | `P#{project}#V#{visitor}` | `CV#{conversation}` | – | – | a visitor's own conversations (beside the visitor item) |
 //! | `EventKey` | `P#{project}#EVKEY#{event_key}` | `CLAIM` | – | – | `track` idempotency: written with the event, only if absent |
 //!
 //! Keys are injective: project and contact ids are validated prefixed ULIDs
@@ -54,6 +57,9 @@ pub enum Entity {
     Event,
     EventKey,
     ApiKey,
+    Conversation,
+    Message,
+    VisitorConversation,
 }
 
 impl Entity {
@@ -69,6 +75,9 @@ impl Entity {
             Entity::Event => "Event",
             Entity::EventKey => "EventKey",
             Entity::ApiKey => "ApiKey",
+            Entity::Conversation => "Conversation",
+            Entity::Message => "Message",
+            Entity::VisitorConversation => "VisitorConversation",
         }
     }
 }
@@ -197,7 +206,7 @@ pub fn project_companies(project: &str) -> String {
 pub fn visitor(project: &str, visitor: &str, contact: Option<&str>) -> ItemKeys {
     ItemKeys {
         entity: Entity::Visitor,
-        key: Key::new(format!("P#{project}#V#{visitor}"), "VISITOR"),
+        key: Key::new(visitor_partition(project, visitor), "VISITOR"),
         gsi1: contact.map(|c| Key::new(contact_visitors(project, c), format!("V#{visitor}"))),
     }
 }
@@ -286,6 +295,67 @@ pub fn api_key_by_hash(hash: &str) -> Key {
 /// `gsi1pk` of a project's API keys.
 pub fn project_api_keys(project: &str) -> String {
     format!("P#{project}#APIKEYS")
+}
+
+/// Sort-key prefix of messages in a conversation's collection.
+pub const MESSAGE_PREFIX: &str = "MSG#";
+/// Sort-key prefix of a visitor's conversation links in its partition.
+pub const VISITOR_CONVERSATION_PREFIX: &str = "CV#";
+
+/// `pk` of a conversation's item collection: the conversation and its messages.
+pub fn conversation_collection(project: &str, conversation: &str) -> String {
+    format!("P#{project}#CV#{conversation}")
+}
+
+pub fn conversation(project: &str, conversation: &str, last_message_at: &str) -> ItemKeys {
+    ItemKeys {
+        entity: Entity::Conversation,
+        key: conversation_key(project, conversation),
+        gsi1: Some(Key::new(
+            project_conversations(project),
+            format!("{last_message_at}#{conversation}"),
+        )),
+    }
+}
+
+/// A conversation's primary key (its index keys depend on its activity).
+pub fn conversation_key(project: &str, conversation: &str) -> Key {
+    Key::new(
+        conversation_collection(project, conversation),
+        "CONVERSATION",
+    )
+}
+
+/// `gsi1pk` of a project's conversations.
+pub fn project_conversations(project: &str) -> String {
+    format!("P#{project}#CONVS")
+}
+
+pub fn message(project: &str, conversation: &str, created_at: &str, message: &str) -> ItemKeys {
+    ItemKeys {
+        entity: Entity::Message,
+        key: Key::new(
+            conversation_collection(project, conversation),
+            format!("{MESSAGE_PREFIX}{created_at}#{message}"),
+        ),
+        gsi1: None,
+    }
+}
+
+/// `pk` of a visitor's partition (the visitor item and its conversation links).
+pub fn visitor_partition(project: &str, visitor: &str) -> String {
+    format!("P#{project}#V#{visitor}")
+}
+
+pub fn visitor_conversation(project: &str, visitor: &str, conversation: &str) -> ItemKeys {
+    ItemKeys {
+        entity: Entity::VisitorConversation,
+        key: Key::new(
+            visitor_partition(project, visitor),
+            format!("{VISITOR_CONVERSATION_PREFIX}{conversation}"),
+        ),
+        gsi1: None,
+    }
 }
 
 /// The company id of a link item, from its sort key.

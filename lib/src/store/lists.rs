@@ -21,6 +21,11 @@ pub enum Source {
     Index(String),
     /// A table partition whose items are the records themselves.
     Partition(String),
+    /// The items of a table partition whose sort key starts with a prefix.
+    Collection {
+        partition: String,
+        prefix: &'static str,
+    },
 }
 
 impl Store {
@@ -32,18 +37,26 @@ impl Store {
         start: Option<Item>,
         newest_first: bool,
     ) -> Result<Page<R>, StoreError> {
-        let (partition_key, value, index) = match source {
-            Source::Index(partition) => (keys::GSI1_PK, partition, Some(keys::GSI1)),
-            Source::Partition(partition) => (keys::PK, partition, None),
+        let (partition_key, value, index, prefix) = match source {
+            Source::Index(partition) => (keys::GSI1_PK, partition, Some(keys::GSI1), None),
+            Source::Partition(partition) => (keys::PK, partition, None, None),
+            Source::Collection { partition, prefix } => (keys::PK, partition, None, Some(*prefix)),
         };
-        let output = self
+        let mut query = self
             .client()
             .query()
             .table_name(self.table())
             .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#partition = :partition")
             .expression_attribute_names("#partition", partition_key)
-            .expression_attribute_values(":partition", AttributeValue::S(value.clone()))
+            .expression_attribute_values(":partition", AttributeValue::S(value.clone()));
+        query = match prefix {
+            None => query.key_condition_expression("#partition = :partition"),
+            Some(prefix) => query
+                .key_condition_expression("#partition = :partition AND begins_with(#sort, :prefix)")
+                .expression_attribute_names("#sort", keys::SK)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
+        };
+        let output = query
             .scan_index_forward(!newest_first)
             .limit(limit)
             .set_exclusive_start_key(start)
@@ -56,7 +69,7 @@ impl Store {
                 let keys: Vec<Key> = items.iter().filter_map(super::key_of).collect();
                 self.get_many(keys).await?
             }
-            Source::Partition(_) => items
+            Source::Partition(_) | Source::Collection { .. } => items
                 .into_iter()
                 .map(super::record::from_item)
                 .collect::<Result<_, _>>()?,
@@ -74,13 +87,16 @@ impl Store {
         source: &Source,
         limit: i32,
         mut start: Option<Item>,
+        newest_first: bool,
         keep: impl Fn(&R) -> bool,
     ) -> Result<Page<R>, StoreError> {
         let limit = usize::try_from(limit).unwrap_or(1);
         let mut kept: Vec<R> = Vec::new();
         let mut examined = 0;
         loop {
-            let page = self.page::<R>(source, WALK_STEP, start, false).await?;
+            let page = self
+                .page::<R>(source, WALK_STEP, start, newest_first)
+                .await?;
             let mut records = page.items.into_iter();
             for record in records.by_ref() {
                 examined += 1;

@@ -9,6 +9,7 @@
 pub mod changes;
 pub mod companies;
 pub mod contacts;
+pub mod conversations;
 mod error;
 pub mod keys;
 pub mod links;

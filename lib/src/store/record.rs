@@ -5,8 +5,8 @@
 use super::StoreError;
 use super::keys::{self, Item, ItemKeys};
 use crate::model::{
-    ApiKey, Claim, ClaimKind, Company, Contact, Event, EventKeyClaim, Link, Member, Project,
-    Visitor,
+    ApiKey, Claim, ClaimKind, Company, Contact, Conversation, Event, EventKeyClaim, Link, Member,
+    Message, Project, Visitor, VisitorConversation,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -111,5 +111,32 @@ impl Record for EventKeyClaim {
 impl Record for ApiKey {
     fn keys(&self) -> ItemKeys {
         keys::api_key(&self.project_id, &self.hash, &self.id)
+    }
+}
+
+impl Record for Conversation {
+    fn keys(&self) -> ItemKeys {
+        keys::conversation(
+            &self.project_id,
+            &self.id,
+            &self.last_message_at.to_string(),
+        )
+    }
+}
+
+impl Record for Message {
+    fn keys(&self) -> ItemKeys {
+        keys::message(
+            &self.project_id,
+            &self.conversation_id,
+            &self.created_at.to_string(),
+            &self.id,
+        )
+    }
+}
+
+impl Record for VisitorConversation {
+    fn keys(&self) -> ItemKeys {
+        keys::visitor_conversation(&self.project_id, &self.visitor_id, &self.conversation_id)
     }
 }

@@ -153,6 +153,13 @@ impl ItemWrite {
         self
     }
 
+    /// `attribute < value` (strings compare in order; our timestamps sort as text).
+    pub fn require_less_than(&mut self, attribute: &str, value: AttributeValue) -> &mut Self {
+        let (name, value) = (self.name(attribute), self.value(value));
+        self.conditions.push(format!("{name} < {value}"));
+        self
+    }
+
     /// `attribute` is `value`, or absent when `value` is `None`: "unchanged since read".
     pub fn require_unchanged(&mut self, attribute: &str, value: Option<&str>) -> &mut Self {
         match value {

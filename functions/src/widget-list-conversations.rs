@@ -1,0 +1,7 @@
+//! `GET /api/widget/conversations`
+use hal_crm::handlers;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hal_crm::lambda::run(handlers::widget::list_conversations).await
+}

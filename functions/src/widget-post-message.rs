@@ -1,0 +1,7 @@
+//! `POST /api/widget/messages`
+use hal_crm::handlers;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hal_crm::lambda::run(handlers::widget::post_message).await
+}
