@@ -16,7 +16,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listen = var("HAL_LISTEN", "127.0.0.1:3000");
     let endpoint = var("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000");
     let table = var("TABLE_NAME", "hal-crm");
-    let jwt = DevJwt::new(&var("HAL_DEV_JWT_SECRET", "hal-dev-secret"));
+    let dev_secret = var("HAL_DEV_JWT_SECRET", "hal-dev-secret");
+    let jwt = DevJwt::new(&dev_secret);
     let cursor_key = CursorKey::new(var("HAL_CURSOR_SECRET", "hal-dev-cursor-secret"));
 
     let store = Store::local(&endpoint, table.as_str());
@@ -26,6 +27,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app: &'static App = Box::leak(Box::new(App::new(store, cursor_key)));
     let project = seed::demo_project(app).await.map_err(|e| e.message)?;
     let token = jwt.mint(seed::DEMO_USER, 30 * 24 * 3600);
+    let api_key = seed::demo_api_key(app, &project, &dev_secret)
+        .await
+        .map_err(|e| e.message)?;
 
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -37,6 +41,7 @@ Demo project id: {id}
 Dev token (user {user}, 30 days):
   export HAL_TOKEN={token}
   export HAL_PROJECT={id}
+  export HAL_API_KEY={api_key}
 
 Try:
   curl -s {base}/api/projects -H "Authorization: Bearer $HAL_TOKEN"
@@ -47,6 +52,8 @@ Try:
   curl -s -X POST {base}/api/widget/identify -H 'Content-Type: application/json' \
        -d '{{"project_id": "'$HAL_PROJECT'", "visitor_id": "user_456", "email": "alice@acme.com",
             "company": {{"id": "acme", "name": "Acme Inc", "stage": "Qualified"}}}}'
+  curl -s {base}/api/contacts -H "Authorization: Bearer $HAL_TOKEN" -H "X-Project-Id: $HAL_PROJECT"
+  curl -s {base}/api/v1/conversations -H "X-API-Key: $HAL_API_KEY"
   curl -s -X POST {base}/api/widget/set-deal -H 'Content-Type: application/json' \
        -d '{{"project_id": "'$HAL_PROJECT'", "visitor_id": "user_456", "company_id": "acme", "deal_value": 12000}}'
 "#,

@@ -4,8 +4,9 @@
 use hal_crm::App;
 use hal_crm::auth::Caller;
 use hal_crm::domain;
+use hal_crm::domain::api_keys;
 use hal_crm::error::ApiError;
-use hal_crm::model::Project;
+use hal_crm::model::{Project, Scope};
 
 pub const DEMO_USER: &str = "dev-user";
 pub const DEMO_PROJECT_NAME: &str = "Demo project";
@@ -32,4 +33,37 @@ pub async fn demo_project(app: &App) -> Result<Project, ApiError> {
     let (project, _) =
         domain::projects::create(&app.store, &caller, DEMO_PROJECT_NAME.to_owned()).await?;
     Ok(project)
+}
+
+/// The demo project's API key, with every scope. Derived from the dev JWT
+/// secret and the project id, so it stays the same across restarts (a real
+/// key's secret is shown once and never again).
+pub async fn demo_api_key(
+    app: &App,
+    project: &Project,
+    dev_secret: &str,
+) -> Result<String, ApiError> {
+    let secret = format!(
+        "{}{}",
+        api_keys::SECRET_PREFIX,
+        &api_keys::hash(&format!("{dev_secret}|{}", project.id))[..40]
+    );
+    if api_keys::authenticate(&app.store, &secret).await?.is_none() {
+        let scopes = vec![
+            Scope::ContactsRead,
+            Scope::ContactsWrite,
+            Scope::ConversationsRead,
+            Scope::ConversationsWrite,
+        ];
+        api_keys::create_with_secret(
+            &app.store,
+            &project.id,
+            "dev server",
+            scopes,
+            DEMO_USER,
+            &secret,
+        )
+        .await?;
+    }
+    Ok(secret)
 }

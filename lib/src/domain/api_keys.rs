@@ -34,7 +34,19 @@ pub async fn create(
         .map(char::from)
         .collect();
     let secret = format!("{SECRET_PREFIX}{random}");
-    let mut scopes = scopes;
+    let key = create_with_secret(store, project_id, name, scopes, created_by, &secret).await?;
+    Ok((key, secret))
+}
+
+/// Stores a key for a secret the caller chose (the dev server's stable dev key).
+pub async fn create_with_secret(
+    store: &Store,
+    project_id: &str,
+    name: &str,
+    mut scopes: Vec<Scope>,
+    created_by: &str,
+    secret: &str,
+) -> Result<ApiKey, ApiError> {
     scopes.sort_unstable();
     scopes.dedup();
     let key = ApiKey {
@@ -42,13 +54,13 @@ pub async fn create(
         project_id: project_id.to_owned(),
         name: name.to_owned(),
         scopes,
-        prefix: secret[..SECRET_PREFIX.len() + 4].to_owned(),
-        hash: hash(&secret),
+        prefix: secret.chars().take(SECRET_PREFIX.len() + 4).collect(),
+        hash: hash(secret),
         created_by: created_by.to_owned(),
         created_at: Timestamp::now(),
     };
     store.create(&key).await?;
-    Ok((key, secret))
+    Ok(key)
 }
 
 /// Revokes a key: the next request with it is refused.
