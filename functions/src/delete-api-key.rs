@@ -1,7 +1,7 @@
 //! `DELETE /api/api-keys/{id}`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::api_keys::delete).await
 }

@@ -1,7 +1,7 @@
 //! `PUT /api/contacts/{id}/companies/{company_id}`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::links::put).await
 }

@@ -1,7 +1,7 @@
 //! `GET /api/companies/{id}/contacts`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::links::company_contacts).await
 }

@@ -1,7 +1,7 @@
 //! `PATCH /api/companies/{id}`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::companies::update).await
 }

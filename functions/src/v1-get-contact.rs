@@ -1,7 +1,7 @@
 //! `GET /api/v1/contacts/{id}`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::v1::get_contact).await
 }

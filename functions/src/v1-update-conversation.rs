@@ -1,7 +1,7 @@
 //! `PATCH /api/v1/conversations/{id}`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::v1::update_conversation).await
 }

@@ -1,7 +1,7 @@
 //! `GET /api/widget/conversations`
 use hal_crm::handlers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hal_crm::lambda::run(handlers::widget::list_conversations).await
 }

@@ -3,7 +3,8 @@
 
 use crate::cursor::CursorKey;
 use crate::store::Store;
-use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use std::env;
 
 pub struct App {
@@ -17,24 +18,41 @@ pub enum ConfigError {
     Missing(&'static str),
 }
 
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    env::var(name).map_err(|_| ConfigError::Missing(name))
+}
+
 impl App {
     pub fn new(store: Store, cursor_key: CursorKey) -> Self {
         App { store, cursor_key }
     }
 
     /// Lambda configuration: `TABLE_NAME`, `HAL_CURSOR_SECRET`, and optionally
-    /// `DYNAMODB_ENDPOINT` (DynamoDB Local; then dummy credentials are used).
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let table = env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
-        let cursor_secret =
-            env::var("HAL_CURSOR_SECRET").map_err(|_| ConfigError::Missing("HAL_CURSOR_SECRET"))?;
+    /// `DYNAMODB_ENDPOINT` (DynamoDB Local, with dummy credentials).
+    ///
+    /// In Lambda the region and credentials come from the environment Lambda
+    /// sets (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`), read directly: the default provider chain would
+    /// probe profile files and endpoints first, which costs cold-start time
+    /// (measured in docs/performance.md). Nothing here does I/O.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let table = required("TABLE_NAME")?;
+        let cursor_key = CursorKey::new(required("HAL_CURSOR_SECRET")?);
         let store = match env::var("DYNAMODB_ENDPOINT") {
             Ok(endpoint) => Store::local(&endpoint, table),
             Err(_) => {
-                let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-                Store::new(aws_sdk_dynamodb::Client::new(&config), table)
+                let mut config = aws_sdk_dynamodb::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .http_client(crate::store::http_client())
+                    .region(Region::new(required("AWS_REGION")?))
+                    .credentials_provider(EnvironmentVariableCredentialsProvider::new());
+                // The SDKs' standard endpoint override (unset in AWS).
+                if let Ok(endpoint) = env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+                    config = config.endpoint_url(endpoint);
+                }
+                Store::new(aws_sdk_dynamodb::Client::from_conf(config.build()), table)
             }
         };
-        Ok(App::new(store, CursorKey::new(cursor_secret)))
+        Ok(App::new(store, cursor_key))
     }
 }

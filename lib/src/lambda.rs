@@ -16,7 +16,7 @@ where
     lambda_http::tracing::init_default_subscriber();
     // Lives as long as the execution environment; leaking it gives handlers a
     // plain `&App` without reference counting.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let app: &'static App = Box::leak(Box::new(App::from_env()?));
     lambda_http::run(service_fn(|req| async {
         Ok::<_, Infallible>(http::serve(app, req, &handler).await)
     }))

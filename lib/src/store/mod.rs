@@ -11,6 +11,7 @@ pub mod companies;
 pub mod contacts;
 pub mod conversations;
 mod error;
+mod http;
 pub mod keys;
 pub mod links;
 pub mod lists;
@@ -21,6 +22,7 @@ pub mod visitors;
 pub mod write;
 
 pub use error::{CancelReason, StoreError};
+pub use http::http_client;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
@@ -63,6 +65,7 @@ impl Store {
     pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
         aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(http::http_client())
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "hal-local"))

@@ -1,0 +1,241 @@
+//! Cold start of a route binary against a hello-world `lambda_http` binary
+//! built with the same release profile, each run under a minimal Lambda
+//! Runtime API on 127.0.0.1. Interleaved runs in one process; medians and
+//! ratios to the hello-world binary:
+//!
+//! - init: exec → first `GET /2018-06-01/runtime/invocation/next` (what AWS
+//!   reports as Init Duration);
+//! - first response: exec → the first invocation's response (the route's
+//!   handles an identify against DynamoDB Local);
+//! - peak RSS (`VmHWM`) after that response, and the binary's size on disk.
+//!
+//! Run: `infra/bench.sh cold-start` (builds both binaries, starts DynamoDB Local).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use hal_crm::auth::Caller;
+use hal_crm::domain::projects;
+use hal_crm::store::{Store, schema};
+use hal_crm_tests::apigw::ApiRequest;
+use serde_json::json;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 15;
+
+/// What the Runtime API saw of one run.
+#[derive(Default)]
+struct Run {
+    event: String,
+    first_next: Option<Instant>,
+    response: Option<Instant>,
+    served: bool,
+}
+
+type Shared = Arc<Mutex<Run>>;
+
+async fn next(State(run): State<Shared>) -> (StatusCode, HeaderMap, String) {
+    let event = {
+        let mut run = run.lock().unwrap();
+        run.first_next.get_or_insert_with(Instant::now);
+        if run.served {
+            None
+        } else {
+            run.served = true;
+            Some(run.event.clone())
+        }
+    };
+    let Some(event) = event else {
+        // One invocation per run: hold the runtime until it is killed.
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        return (StatusCode::NO_CONTENT, HeaderMap::new(), String::new());
+    };
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: &str| {
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+    };
+    put("lambda-runtime-aws-request-id", "bench-request");
+    put("lambda-runtime-deadline-ms", "99999999999999");
+    put(
+        "lambda-runtime-invoked-function-arn",
+        "arn:aws:lambda:us-east-1:000000000000:function:bench",
+    );
+    put(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000",
+    );
+    put("content-type", "application/json");
+    (StatusCode::OK, headers, event)
+}
+
+async fn response(State(run): State<Shared>, body: String) -> StatusCode {
+    let mut run = run.lock().unwrap();
+    run.response.get_or_insert_with(Instant::now);
+    if !body.contains("\"statusCode\":200") {
+        eprintln!("unexpected response: {body}");
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn error(body: String) -> StatusCode {
+    eprintln!("runtime reported an error: {body}");
+    StatusCode::ACCEPTED
+}
+
+struct Sample {
+    init_ms: f64,
+    first_response_ms: f64,
+    peak_rss_kib: f64,
+}
+
+fn peak_rss_kib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+async fn run_once(
+    binary: &str,
+    runtime_api: &str,
+    shared: &Shared,
+    event: String,
+    env: &[(&str, String)],
+) -> Sample {
+    *shared.lock().unwrap() = Run {
+        event,
+        ..Run::default()
+    };
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while shared.lock().unwrap().response.is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    let rss = peak_rss_kib(child.id());
+    child.kill().ok();
+    child.wait().ok();
+    let run = shared.lock().unwrap();
+    let ms = |at: Option<Instant>| at.map_or(f64::NAN, |t| (t - started).as_secs_f64() * 1000.0);
+    Sample {
+        init_ms: ms(run.first_next),
+        first_response_ms: ms(run.response),
+        peak_rss_kib: rss,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, hello, route] = args.as_slice() else {
+        panic!("usage: cold-start <hello-world binary> <route binary>");
+    };
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
+        .expect("DYNAMODB_ENDPOINT (infra/bench.sh starts DynamoDB Local)");
+    let table = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let store = Store::local(&endpoint, table.as_str());
+    schema::create_table(store.client(), &table)
+        .await
+        .expect("create the bench table");
+    let owner = Caller {
+        user_id: "bench".into(),
+    };
+    let (project, _) = projects::create(&store, &owner, "Bench".into())
+        .await
+        .unwrap();
+
+    let shared: Shared = Arc::default();
+    let router = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(error))
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let runtime_api = listener.local_addr().unwrap().to_string();
+    tokio::spawn(axum::serve(listener, router).into_future());
+
+    // The production configuration path, pointed at DynamoDB Local.
+    let env = [
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_SESSION_TOKEN", "local".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.clone()),
+        ("TABLE_NAME", table.clone()),
+        ("HAL_CURSOR_SECRET", "bench-cursor-secret".to_owned()),
+    ];
+    let event = |n: usize| {
+        let body = json!({"project_id": project.id, "visitor_id": format!("v-{n}"), "email": format!("v{n}@acme.com"), "company": {"id": "acme"}});
+        ApiRequest::new("POST", "/api/widget/identify")
+            .json(&body)
+            .event()
+            .to_string()
+    };
+    let (mut hello_samples, mut route_samples) = (Vec::new(), Vec::new());
+    for n in 0..RUNS {
+        hello_samples.push(run_once(hello, &runtime_api, &shared, event(n), &env).await);
+        route_samples.push(run_once(route, &runtime_api, &shared, event(n), &env).await);
+    }
+    let summary = |samples: &[Sample]| {
+        (
+            median(samples.iter().map(|s| s.init_ms).collect()),
+            median(samples.iter().map(|s| s.first_response_ms).collect()),
+            median(samples.iter().map(|s| s.peak_rss_kib).collect()) / 1024.0,
+        )
+    };
+    let size =
+        |path: &str| std::fs::metadata(path).map_or(f64::NAN, |m| m.len() as f64 / 1_000_000.0);
+    let (h_init, h_first, h_rss) = summary(&hello_samples);
+    let (r_init, r_first, r_rss) = summary(&route_samples);
+    let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+    println!("{RUNS} interleaved runs each, medians; ratio = route / hello-world\n");
+    println!("| binary | init (ms) | first response (ms) | peak RSS (MiB) | size (MB) |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| {} | {h_init:.2} | {h_first:.2} | {h_rss:.1} | {:.2} |",
+        name(hello),
+        size(hello)
+    );
+    println!(
+        "| {} | {r_init:.2} | {r_first:.2} | {r_rss:.1} | {:.2} |",
+        name(route),
+        size(route)
+    );
+    println!(
+        "| ratio | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
+        r_init / h_init,
+        r_first / h_first,
+        r_rss / h_rss,
+        size(route) / size(hello)
+    );
+}
