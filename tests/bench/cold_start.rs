@@ -9,7 +9,9 @@
 //!   handles an identify against DynamoDB Local);
 //! - peak RSS (`VmHWM`) after that response, and the binary's size on disk.
 //!
-//! Run: `infra/bench.sh cold-start` (builds both binaries, starts DynamoDB Local).
+//! Run: `infra/bench.sh cold-start` (builds both binaries, starts DynamoDB
+//! Local). `COLD_START_DEBUG=1` also prints each run's anonymous and
+//! file-backed resident memory.
 
 use axum::Router;
 use axum::extract::State;
@@ -134,6 +136,15 @@ async fn run_once(
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
     let rss = peak_rss_kib(child.id());
+    if std::env::var("COLD_START_DEBUG").is_ok() {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        let lines: Vec<&str> = status
+            .lines()
+            .filter(|l| l.starts_with("Rss") || l.starts_with("VmHWM") || l.starts_with("Threads"))
+            .collect();
+        eprintln!("{binary}: {}", lines.join(" | "));
+    }
     child.kill().ok();
     child.wait().ok();
     let run = shared.lock().unwrap();
@@ -152,10 +163,12 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, hello, route] = args.as_slice() else {
-        panic!("usage: cold-start <hello-world binary> <route binary>");
-    };
+    // Pairs of (hello-world, route) binaries, each pair built with one profile.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    assert!(
+        !args.is_empty() && args.len() % 2 == 0,
+        "usage: cold-start <hello-world binary> <route binary> [<hello> <route> ...]"
+    );
     let endpoint = std::env::var("DYNAMODB_ENDPOINT")
         .expect("DYNAMODB_ENDPOINT (infra/bench.sh starts DynamoDB Local)");
     let table = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -201,10 +214,13 @@ async fn main() {
             .event()
             .to_string()
     };
-    let (mut hello_samples, mut route_samples) = (Vec::new(), Vec::new());
+    let mut samples: Vec<Vec<Sample>> = args.iter().map(|_| Vec::new()).collect();
     for n in 0..RUNS {
-        hello_samples.push(run_once(hello, &runtime_api, &shared, event(n), &env).await);
-        route_samples.push(run_once(route, &runtime_api, &shared, event(n), &env).await);
+        for (index, (binary, samples)) in args.iter().zip(samples.iter_mut()).enumerate() {
+            // A new visitor every run: each route run is a first identify.
+            let event = event(n * args.len() + index);
+            samples.push(run_once(binary, &runtime_api, &shared, event, &env).await);
+        }
     }
     let summary = |samples: &[Sample]| {
         (
@@ -215,27 +231,29 @@ async fn main() {
     };
     let size =
         |path: &str| std::fs::metadata(path).map_or(f64::NAN, |m| m.len() as f64 / 1_000_000.0);
-    let (h_init, h_first, h_rss) = summary(&hello_samples);
-    let (r_init, r_first, r_rss) = summary(&route_samples);
-    let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
-    println!("{RUNS} interleaved runs each, medians; ratio = route / hello-world\n");
+    println!(
+        "{RUNS} interleaved runs of each binary, medians; ratio = route / hello-world of the same profile\n"
+    );
     println!("| binary | init (ms) | first response (ms) | peak RSS (MiB) | size (MB) |");
     println!("|---|---:|---:|---:|---:|");
-    println!(
-        "| {} | {h_init:.2} | {h_first:.2} | {h_rss:.1} | {:.2} |",
-        name(hello),
-        size(hello)
-    );
-    println!(
-        "| {} | {r_init:.2} | {r_first:.2} | {r_rss:.1} | {:.2} |",
-        name(route),
-        size(route)
-    );
-    println!(
-        "| ratio | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
-        r_init / h_init,
-        r_first / h_first,
-        r_rss / h_rss,
-        size(route) / size(hello)
-    );
+    for pair in 0..args.len() / 2 {
+        let (hello, route) = (&args[2 * pair], &args[2 * pair + 1]);
+        let (h_init, h_first, h_rss) = summary(&samples[2 * pair]);
+        let (r_init, r_first, r_rss) = summary(&samples[2 * pair + 1]);
+        println!(
+            "| {hello} | {h_init:.2} | {h_first:.2} | {h_rss:.1} | {:.2} |",
+            size(hello)
+        );
+        println!(
+            "| {route} | {r_init:.2} | {r_first:.2} | {r_rss:.1} | {:.2} |",
+            size(route)
+        );
+        println!(
+            "| **ratio** | **{:.2}×** | {:.2}× | **{:.2}×** | {:.2}× |",
+            r_init / h_init,
+            r_first / h_first,
+            r_rss / h_rss,
+            size(route) / size(hello)
+        );
+    }
 }
