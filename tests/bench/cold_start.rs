@@ -166,7 +166,7 @@ async fn main() {
     // Pairs of (hello-world, route) binaries, each pair built with one profile.
     let args: Vec<String> = std::env::args().skip(1).collect();
     assert!(
-        !args.is_empty() && args.len() % 2 == 0,
+        !args.is_empty() && args.len().is_multiple_of(2),
         "usage: cold-start <hello-world binary> <route binary> [<hello> <route> ...]"
     );
     let endpoint = std::env::var("DYNAMODB_ENDPOINT")
