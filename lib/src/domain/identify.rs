@@ -757,3 +757,44 @@ async fn commit(store: &Store, writes: WriteSet<Tag>) -> Result<bool, ApiError> 
     }
     Ok(store.commit(writes).await?.is_ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+
+    fn contact(email: Option<&str>, user_id: Option<&str>) -> Contact {
+        Contact {
+            email: email.map(Into::into),
+            user_id: user_id.map(Into::into),
+            ..Contact::new("pr_1", Timestamp::now())
+        }
+    }
+
+    #[test]
+    fn rule_1_the_same_identity_or_a_missing_one_is_compatible() {
+        let held = contact(Some("a@x.co"), Some("u1"));
+        assert!(compatible(&held, Some("a@x.co"), Some("u1")));
+        assert!(compatible(&held, None, None));
+        assert!(compatible(&contact(None, None), Some("b@x.co"), Some("u2")));
+        assert!(compatible(
+            &contact(Some("a@x.co"), None),
+            Some("a@x.co"),
+            Some("u9")
+        ));
+    }
+
+    #[test]
+    fn rule_2_a_different_user_id_or_an_unbacked_different_email_conflicts() {
+        let held = contact(Some("a@x.co"), Some("u1"));
+        assert!(!compatible(&held, None, Some("u2")));
+        assert!(!compatible(&held, Some("b@x.co"), None));
+        assert!(!compatible(
+            &contact(Some("a@x.co"), None),
+            Some("b@x.co"),
+            Some("u1")
+        ));
+        // A matching user_id outweighs a different email.
+        assert!(compatible(&held, Some("b@x.co"), Some("u1")));
+    }
+}
