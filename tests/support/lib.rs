@@ -62,6 +62,19 @@ pub struct Answer {
 }
 
 impl Answer {
+    fn of(response: hal_crm::http::Response) -> Self {
+        let bytes: &[u8] = response.body().as_ref();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes).expect("responses are JSON")
+        };
+        Answer {
+            status: response.status(),
+            body,
+        }
+    }
+
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
@@ -75,14 +88,7 @@ where
 {
     let request = request.into_lambda().expect("a valid API Gateway event");
     let response = hal_crm::http::serve(app, request, handler).await;
-    let status = response.status();
-    let bytes: &[u8] = response.body().as_ref();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(bytes).expect("responses are JSON")
-    };
-    Answer { status, body }
+    Answer::of(response)
 }
 
 /// Sends a request to whichever handler the dev server's route table mounts
@@ -98,14 +104,7 @@ pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
         request.into_lambda().expect("a valid API Gateway event"),
     )
     .await;
-    let status = response.status();
-    let bytes: &[u8] = response.body().as_ref();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(bytes).expect("responses are JSON")
-    };
-    Answer { status, body }
+    Answer::of(response)
 }
 
 /// Every item of the table, read consistently: for "nothing was written" checks.

@@ -31,6 +31,24 @@ pub struct Caller {
     pub user_hash: Option<String>,
 }
 
+/// `project_id`, or its alias `app_id`; both given must agree.
+fn project_or_app_id(
+    project_id: Option<String>,
+    app_id: Option<String>,
+) -> Result<String, ApiError> {
+    match (project_id, app_id) {
+        (Some(p), Some(a)) if p != a => Err(ApiError::validation(
+            "app_id",
+            "differs from project_id; send one of them",
+        )),
+        (Some(id), _) | (None, Some(id)) => Ok(id),
+        (None, None) => Err(ApiError::validation(
+            "project_id",
+            "is required (or app_id)",
+        )),
+    }
+}
+
 /// Splits a widget body into the caller fields every route has and the
 /// route's own fields (`T`, which refuses unknown fields by name).
 pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<(Caller, T), ApiError> {
@@ -50,21 +68,7 @@ pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<(Caller, T), ApiError
     let visitor_id =
         text("visitor_id")?.ok_or_else(|| ApiError::validation("visitor_id", "is required"))?;
     let user_hash = text("user_hash")?;
-    let project_id = match (project_id, app_id) {
-        (Some(p), Some(a)) if p != a => {
-            return Err(ApiError::validation(
-                "app_id",
-                "differs from project_id; send one of them",
-            ));
-        }
-        (Some(id), _) | (None, Some(id)) => id,
-        (None, None) => {
-            return Err(ApiError::validation(
-                "project_id",
-                "is required (or app_id)",
-            ));
-        }
-    };
+    let project_id = project_or_app_id(project_id, app_id)?;
     let caller = Caller {
         project_id,
         visitor_id: validate::external_id("visitor_id", &visitor_id)?,
@@ -76,21 +80,7 @@ pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<(Caller, T), ApiError
 /// The caller of a widget `GET`, from the query string.
 pub fn caller_from_query(req: &Request) -> Result<Caller, ApiError> {
     let param = |name| http::query_param(req, name);
-    let project_id = match (param("project_id"), param("app_id")) {
-        (Some(p), Some(a)) if p != a => {
-            return Err(ApiError::validation(
-                "app_id",
-                "differs from project_id; send one of them",
-            ));
-        }
-        (Some(id), _) | (None, Some(id)) => id,
-        (None, None) => {
-            return Err(ApiError::validation(
-                "project_id",
-                "is required (or app_id)",
-            ));
-        }
-    };
+    let project_id = project_or_app_id(param("project_id"), param("app_id"))?;
     let visitor_id =
         param("visitor_id").ok_or_else(|| ApiError::validation("visitor_id", "is required"))?;
     Ok(Caller {
