@@ -38,9 +38,12 @@ impl App {
     pub fn from_env() -> Result<Self, ConfigError> {
         let table = required("TABLE_NAME")?;
         let cursor_key = CursorKey::new(required("HAL_CURSOR_SECRET")?);
-        let store = match env::var("DYNAMODB_ENDPOINT") {
-            Ok(endpoint) => Store::local(&endpoint, table),
-            Err(_) => {
+        // Empty counts as unset: the template declares it empty so that
+        // `sam local --env-vars` can set it.
+        let local_endpoint = env::var("DYNAMODB_ENDPOINT").ok().filter(|e| !e.is_empty());
+        let store = match local_endpoint {
+            Some(endpoint) => Store::local(&endpoint, table),
+            None => {
                 let mut config = aws_sdk_dynamodb::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .http_client(crate::store::http_client())
