@@ -45,6 +45,11 @@ pub enum Access {
 }
 
 impl Access {
+    /// Whether `role` grants this access.
+    pub fn allows(self, role: Role) -> bool {
+        role >= self.least_role()
+    }
+
     fn least_role(self) -> Role {
         match self {
             Access::Read => Role::Viewer,
@@ -63,7 +68,7 @@ pub struct Membership {
 
 impl Membership {
     pub fn can(&self, access: Access) -> bool {
-        self.member.role >= access.least_role()
+        access.allows(self.member.role)
     }
 }
 

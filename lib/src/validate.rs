@@ -135,33 +135,32 @@ pub fn attributes(field: &str, map: &Map<String, Value>) -> Result<AttributesPat
                 "keys must match ^[A-Za-z0-9_.:-]{1,64}$",
             ));
         }
-        let entry = format!("{field}.{key}");
-        let scalar = match value {
-            Value::Null => None,
-            Value::Bool(b) => Some(Scalar::Bool(*b)),
-            Value::Number(n) => match n.as_f64().filter(|f| f.is_finite()) {
-                Some(f) => Some(Scalar::Number(f)),
-                None => return Err(ApiError::validation(&entry, "must be a finite number")),
-            },
-            Value::String(s) if s.chars().count() <= MAX_ATTRIBUTE_STRING_CHARS => {
-                Some(Scalar::String(s.clone()))
-            }
-            Value::String(_) => {
-                return Err(ApiError::validation(
-                    &entry,
-                    "strings are at most 2000 characters",
-                ));
-            }
-            Value::Array(_) | Value::Object(_) => {
-                return Err(ApiError::validation(
-                    &entry,
-                    "must be a string, number, bool or null",
-                ));
-            }
-        };
+        let scalar = scalar(&format!("{field}.{key}"), value, MAX_ATTRIBUTE_STRING_CHARS)?;
         patch.insert(key.clone(), scalar);
     }
     Ok(patch)
+}
+
+/// A flat value: string (at most `max_chars`), finite number or bool; `null`
+/// is `None`; arrays and objects are refused.
+pub fn scalar(field: &str, value: &Value, max_chars: usize) -> Result<Option<Scalar>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(Scalar::Bool(*b))),
+        Value::Number(n) => match n.as_f64().filter(|f| f.is_finite()) {
+            Some(f) => Ok(Some(Scalar::Number(f))),
+            None => Err(ApiError::validation(field, "must be a finite number")),
+        },
+        Value::String(s) if s.chars().count() <= max_chars => Ok(Some(Scalar::String(s.clone()))),
+        Value::String(_) => Err(ApiError::validation(
+            field,
+            format!("strings are at most {max_chars} characters"),
+        )),
+        Value::Array(_) | Value::Object(_) => Err(ApiError::validation(
+            field,
+            "must be a string, number, bool or null",
+        )),
+    }
 }
 
 /// Applies a patch; the result must hold ≤ 100 keys and ≤ 32 KiB as JSON.

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
 use crate::model::{Author, Conversation, ConversationStatus, Message, VisitorConversation};
 use crate::store::keys::{self, GSI1_SK};
+use crate::store::record::Record;
 use crate::store::write::{ItemWrite, WriteSet};
 use crate::store::{Store, changes};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -73,7 +74,11 @@ async fn append(
         },
         ..conversation.clone()
     };
-    let index_sort = advanced.keys_index_sort();
+    let index_sort = advanced
+        .keys()
+        .gsi1
+        .map(|index| index.sk)
+        .unwrap_or_default();
     let mut forward = ItemWrite::update(key.clone());
     forward
         .set_text("last_message_at", now.to_string())
@@ -124,13 +129,6 @@ async fn append(
         .await?
         .ok()
         .map(|()| Conversation { status, ..current }))
-}
-
-impl Conversation {
-    fn keys_index_sort(&self) -> String {
-        use crate::store::record::Record;
-        self.keys().gsi1.map(|k| k.sk).unwrap_or_default()
-    }
 }
 
 /// `POST /api/widget/messages`: a visitor's message, starting a conversation

@@ -153,18 +153,26 @@ pub fn verify_identity(
         };
     };
     let expected = hex::decode(user_hash.trim()).map_err(|_| failed())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(project.identity_secret.as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(visitor_id.as_bytes());
-    mac.verify_slice(&expected).map_err(|_| failed())
+    identity_mac(&project.identity_secret, visitor_id)
+        .verify_slice(&expected)
+        .map_err(|_| failed())
 }
 
 /// The `user_hash` a customer's backend computes for a visitor.
 pub fn user_hash(identity_secret: &str, visitor_id: &str) -> String {
+    hex::encode(
+        identity_mac(identity_secret, visitor_id)
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+/// HMAC-SHA256 of the visitor id, keyed with the project's identity secret.
+fn identity_mac(identity_secret: &str, visitor_id: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(identity_secret.as_bytes())
         .expect("HMAC takes keys of any length");
     mac.update(visitor_id.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac
 }
 
 /// A browser call from an origin the project does not allow is refused before

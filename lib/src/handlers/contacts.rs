@@ -124,7 +124,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
         .await?;
     let visitor_ids: Vec<&str> = visitors
         .iter()
-        .filter_map(|v| v.get(keys::GSI1_SK)?.as_s().ok()?.strip_prefix("V#"))
+        .filter_map(|v| keys::visitor_of_contact_entry(v.get(keys::GSI1_SK)?.as_s().ok()?))
         .collect();
     let company_ids: Vec<&str> = links.iter().map(|l| l.company_id.as_str()).collect();
     let mut body = json!(contact);

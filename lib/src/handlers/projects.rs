@@ -34,7 +34,7 @@ struct ProjectView<'a> {
 }
 
 fn view<'a>(project: &'a Project, member: &Member) -> ProjectView<'a> {
-    let membership_can_manage = member.role >= Role::Admin;
+    let sees_secret = Access::Manage.allows(member.role);
     ProjectView {
         id: &project.id,
         name: &project.name,
@@ -42,7 +42,7 @@ fn view<'a>(project: &'a Project, member: &Member) -> ProjectView<'a> {
         require_identity_verification: project.require_identity_verification,
         default_stage_update_mode: project.default_stage_update_mode,
         allowed_origins: &project.allowed_origins,
-        identity_secret: membership_can_manage.then_some(project.identity_secret.as_str()),
+        identity_secret: sees_secret.then_some(project.identity_secret.as_str()),
         created_at: project.created_at,
         updated_at: project.updated_at,
     }

@@ -161,27 +161,9 @@ struct TrackBody {
 pub async fn track(app: &App, req: Request) -> Result<Response, ApiError> {
     let (caller, body): (_, TrackBody) = widget::parse(&req)?;
     validate::text("name", &body.name, 1, 128)?;
-    let value = match body.value {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(crate::model::Scalar::Bool(b)),
-        Some(Value::Number(n)) => Some(crate::model::Scalar::Number(
-            n.as_f64()
-                .filter(|f| f.is_finite())
-                .ok_or_else(|| ApiError::validation("value", "must be finite"))?,
-        )),
-        Some(Value::String(s)) if s.chars().count() <= 256 => Some(crate::model::Scalar::String(s)),
-        Some(Value::String(_)) => {
-            return Err(ApiError::validation(
-                "value",
-                "strings are at most 256 characters",
-            ));
-        }
-        Some(_) => {
-            return Err(ApiError::validation(
-                "value",
-                "must be a number, bool or string",
-            ));
-        }
+    let value = match &body.value {
+        None => None,
+        Some(value) => validate::scalar("value", value, 256)?,
     };
     let input = track::Input {
         name: body.name,

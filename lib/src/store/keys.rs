@@ -368,6 +368,11 @@ pub fn contact_of_link(gsi1_sk: &str) -> Option<&str> {
     gsi1_sk.strip_prefix("CT#")
 }
 
+/// The visitor id of a contact's visitor entry in gsi1, from its `gsi1sk`.
+pub fn visitor_of_contact_entry(gsi1_sk: &str) -> Option<&str> {
+    gsi1_sk.strip_prefix("V#")
+}
+
 /// The project id of a member item, from its `gsi1sk` (or a project pk).
 pub fn project_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("P#")
