@@ -2,8 +2,9 @@
 # Benchmarks that print figures (never timed tests), against an in-memory
 # DynamoDB Local like test.sh:
 #   infra/bench.sh [costs]    DynamoDB calls, sequential calls, capacity and price per widget operation
-#   infra/bench.sh cold-start a route binary (ROUTE_BINARY, default widget-identify) against a
-#                             hello-world lambda_http binary, per release profile in PROFILES
+#   infra/bench.sh cold-start a route binary (ROUTE_BINARY, default widget-identify) and the
+#                             DynamoDB floor (client set-up + one GetItem, no domain code) against
+#                             a hello-world lambda_http binary, per release profile in PROFILES
 #                             (default "release"): init, first response, peak RSS, size
 #   infra/bench.sh sizes      every route binary's stripped size (builds them all: slow)
 set -euo pipefail
@@ -25,11 +26,13 @@ case "$what" in
   *) echo "usage: $0 [costs|cold-start|sizes]" >&2; exit 2 ;;
 esac
 
-pairs=()
+groups=()
 if [ "$what" = cold-start ]; then
   for profile in $profiles; do
-    cargo build --profile "$profile" --locked -p hal-crm-functions --bin "$route" -p hal-crm-tests --bin hello-lambda
-    pairs+=("target/$profile/hello-lambda" "target/$profile/$route")
+    cargo build --profile "$profile" --locked -p hal-crm-functions --bin "$route" \
+      -p hal-crm-tests --bin hello-lambda --bin dynamodb-floor
+    [ ${#groups[@]} -eq 0 ] || groups+=(---)
+    groups+=("target/$profile/hello-lambda" "target/$profile/dynamodb-floor" "target/$profile/$route")
   done
 fi
 
@@ -37,5 +40,5 @@ ddb_start "$(ddb_free_port)" -inMemory
 trap ddb_stop EXIT
 case "$what" in
   costs) cargo run --locked --quiet -p hal-crm-tests --bin widget-costs ;;
-  cold-start) cargo run --locked --quiet -p hal-crm-tests --bin cold-start -- "${pairs[@]}" ;;
+  cold-start) cargo run --locked --quiet -p hal-crm-tests --bin cold-start -- "${groups[@]}" ;;
 esac

@@ -1,4 +1,4 @@
-//! Cold start of a route binary against a hello-world `lambda_http` binary
+//! Cold start of route binaries against a hello-world `lambda_http` binary
 //! built with the same release profile, each run under a minimal Lambda
 //! Runtime API on 127.0.0.1. Interleaved runs in one process; medians and
 //! ratios to the hello-world binary:
@@ -9,9 +9,9 @@
 //!   handles an identify against DynamoDB Local);
 //! - peak RSS (`VmHWM`) after that response, and the binary's size on disk.
 //!
-//! Run: `infra/bench.sh cold-start` (builds both binaries, starts DynamoDB
+//! Run: `infra/bench.sh cold-start` (builds the binaries, starts DynamoDB
 //! Local). `COLD_START_DEBUG=1` also prints each run's anonymous and
-//! file-backed resident memory.
+//! file-backed resident memory, and what is resident per mapping.
 
 use axum::Router;
 use axum::extract::State;
@@ -144,6 +144,7 @@ async fn run_once(
             .filter(|l| l.starts_with("Rss") || l.starts_with("VmHWM") || l.starts_with("Threads"))
             .collect();
         eprintln!("{binary}: {}", lines.join(" | "));
+        eprintln!("{}", resident_by_mapping(child.id()));
     }
     child.kill().ok();
     child.wait().ok();
@@ -156,6 +157,28 @@ async fn run_once(
     }
 }
 
+/// Resident KiB per mapping (file and permissions), from `/proc/PID/smaps`.
+fn resident_by_mapping(pid: u32) -> String {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut out = String::new();
+    let mut mapping = String::new();
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            let name = fields
+                .get(5)
+                .map_or("[anon]", |n| n.rsplit('/').next().unwrap_or(n));
+            mapping = format!("{} {}", fields[1], name);
+        } else if fields.first() == Some(&"Rss:") && fields[1] != "0" {
+            out.push_str(&format!("  {:>6} KiB {mapping}\n", fields[1]));
+        }
+    }
+    out
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -163,12 +186,15 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    // Pairs of (hello-world, route) binaries, each pair built with one profile.
+    // One group per release profile, groups separated by `---`: the
+    // hello-world binary first, then the binaries compared against it.
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let groups: Vec<&[String]> = args.split(|a| a == "---").collect();
     assert!(
-        !args.is_empty() && args.len().is_multiple_of(2),
-        "usage: cold-start <hello-world binary> <route binary> [<hello> <route> ...]"
+        groups.iter().all(|g| g.len() >= 2),
+        "usage: cold-start <hello-world binary> <binary>... [--- <hello-world binary> <binary>...]"
     );
+    let binaries: Vec<&String> = groups.iter().flat_map(|g| g.iter()).collect();
     let endpoint = std::env::var("DYNAMODB_ENDPOINT")
         .expect("DYNAMODB_ENDPOINT (infra/bench.sh starts DynamoDB Local)");
     let table = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -214,11 +240,11 @@ async fn main() {
             .event()
             .to_string()
     };
-    let mut samples: Vec<Vec<Sample>> = args.iter().map(|_| Vec::new()).collect();
+    let mut samples: Vec<Vec<Sample>> = binaries.iter().map(|_| Vec::new()).collect();
     for n in 0..RUNS {
-        for (index, (binary, samples)) in args.iter().zip(samples.iter_mut()).enumerate() {
+        for (index, (binary, samples)) in binaries.iter().zip(samples.iter_mut()).enumerate() {
             // A new visitor every run: each route run is a first identify.
-            let event = event(n * args.len() + index);
+            let event = event(n * binaries.len() + index);
             samples.push(run_once(binary, &runtime_api, &shared, event, &env).await);
         }
     }
@@ -232,28 +258,31 @@ async fn main() {
     let size =
         |path: &str| std::fs::metadata(path).map_or(f64::NAN, |m| m.len() as f64 / 1_000_000.0);
     println!(
-        "{RUNS} interleaved runs of each binary, medians; ratio = route / hello-world of the same profile\n"
+        "{RUNS} interleaved runs of each binary, medians; ratio = binary / hello-world of the same profile\n"
     );
     println!("| binary | init (ms) | first response (ms) | peak RSS (MiB) | size (MB) |");
     println!("|---|---:|---:|---:|---:|");
-    for pair in 0..args.len() / 2 {
-        let (hello, route) = (&args[2 * pair], &args[2 * pair + 1]);
-        let (h_init, h_first, h_rss) = summary(&samples[2 * pair]);
-        let (r_init, r_first, r_rss) = summary(&samples[2 * pair + 1]);
+    let mut samples = samples.iter();
+    for group in groups {
+        let hello = &group[0];
+        let (h_init, h_first, h_rss) = summary(samples.next().unwrap());
         println!(
             "| {hello} | {h_init:.2} | {h_first:.2} | {h_rss:.1} | {:.2} |",
             size(hello)
         );
-        println!(
-            "| {route} | {r_init:.2} | {r_first:.2} | {r_rss:.1} | {:.2} |",
-            size(route)
-        );
-        println!(
-            "| **ratio** | **{:.2}×** | {:.2}× | **{:.2}×** | {:.2}× |",
-            r_init / h_init,
-            r_first / h_first,
-            r_rss / h_rss,
-            size(route) / size(hello)
-        );
+        for binary in &group[1..] {
+            let (init, first, rss) = summary(samples.next().unwrap());
+            println!(
+                "| {binary} | {init:.2} | {first:.2} | {rss:.1} | {:.2} |",
+                size(binary)
+            );
+            println!(
+                "| **ratio** | **{:.2}×** | {:.2}× | **{:.2}×** | {:.2}× |",
+                init / h_init,
+                first / h_first,
+                rss / h_rss,
+                size(binary) / size(hello)
+            );
+        }
     }
 }
