@@ -5,9 +5,10 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use hal_crm::App;
 use hal_crm::auth::Caller;
+use hal_crm::clock::Timestamp;
 use hal_crm::domain::{projects, widget::user_hash};
 use hal_crm::handlers::widget;
-use hal_crm::model::{Link, LinkSource, Project, StageUpdateMode};
+use hal_crm::model::{Contact, Link, LinkSource, Project, StageUpdateMode};
 use hal_crm::store::keys;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::meter::Meter;
@@ -1096,6 +1097,46 @@ async fn fifty_identifies_for_one_new_email_from_ten_visitors_make_one_contact()
             .all(|v| v["contact_id"] == AttributeValue::S(contact.clone()))
     );
     assert_eq!(site.entities("Company").await.len(), 1, "one placeholder");
+    site.assert_counts_match_links().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_identifies_of_a_contact_without_companies_give_it_one_placeholder() {
+    let site = site().await;
+    // Contacts created through the account API have no company yet.
+    let contact = Contact {
+        email: Some("lone@acme.com".into()),
+        ..Contact::new(&site.project.id, Timestamp::now())
+    };
+    site.app.store.create_contact(&contact).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let body = with_project(
+                &site.project,
+                json!({"visitor_id": format!("visitor-{i}"), "email": "lone@acme.com"}),
+            );
+            let app = site.app;
+            tokio::spawn(async move {
+                call(
+                    app,
+                    widget::identify,
+                    ApiRequest::new("POST", "/api/widget/identify").json(&body),
+                )
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(ok(&answer)["contact"]["id"], contact.id);
+    }
+    let companies = site.entities("Company").await;
+    assert_eq!(companies.len(), 1, "one placeholder");
+    let contacts = site.entities("Contact").await;
+    assert_eq!(
+        contacts[0]["placeholder_company_id"], companies[0]["id"],
+        "the contact holds the placeholder that exists"
+    );
     site.assert_counts_match_links().await;
 }
 

@@ -13,6 +13,7 @@
 //! difference and writes nothing.
 
 use crate::app::App;
+use crate::clock::Timestamp;
 use crate::domain::stages::{self, Target};
 use crate::domain::widget::{self, Caller};
 use crate::domain::{self, placeholder};
@@ -236,10 +237,6 @@ async fn attempt_once(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut extra: Vec<keys::Key> = named
-        .iter()
-        .map(|id| keys::company(project_id, id).key)
-        .collect();
     let email_key = input
         .email
         .as_deref()
@@ -248,7 +245,11 @@ async fn attempt_once(
         .user_id
         .as_deref()
         .map(|u| keys::user_id_claim(project_id, u).key);
-    extra.extend(email_key.iter().chain(user_id_key.iter()).cloned());
+    let extra = named
+        .iter()
+        .map(|id| keys::company(project_id, id).key)
+        .chain(email_key.iter().chain(user_id_key.iter()).cloned())
+        .collect();
     let (session, mut found) = widget::open(app, req, caller, extra).await?;
     let project = &session.project;
     let email_claim: Option<Claim> = email_key
@@ -332,132 +333,240 @@ async fn attempt_once(
     if let Some(patch) = &input.properties {
         visitor.properties = validate::merge("properties", &visitor.properties, patch)?;
     }
-    let mut writes: WriteSet<Tag> = WriteSet::default();
-    let mut warnings = Vec::new();
+    let resolved = match resolution {
+        Resolution::VisitorOnly => return visitor_only(store, &session, visitor, input).await,
+        Resolution::Create => None,
+        Resolution::Existing(id) => Some(
+            loaded
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("resolved contact not loaded"))?,
+        ),
+    };
 
-    // Rule 4: an anonymous visitor only gets visitor data.
-    if matches!(resolution, Resolution::VisitorOnly) {
-        if input.has_contact_or_company_fields() {
-            return Err(ApiError::conflict(
-                "visitor_not_identified",
-                "send email or user_id to identify the visitor before contact or company fields",
-            ));
+    let mut plan = Plan::new(project_id, session.now, visitor, linked_id, resolved);
+    plan.take_identity(ClaimKind::Email, email, email_claim.as_ref());
+    plan.take_identity(ClaimKind::UserId, user_id, user_id_claim.as_ref());
+    plan.update_contact(input)?;
+    if let Some(company) = &input.company {
+        let old = known.get(&company.id).cloned();
+        plan.update_primary(company, old, project, target, input.stage_update_mode)?;
+    }
+    let to_link = plan.not_linked(&named);
+
+    // Round 3: linked companies not read yet (for the response and placeholder
+    // promotion), and on promotion the contact's other visitors.
+    let wanted = plan.unread(&to_link, &known);
+    let promoting = plan.placeholder_link().is_some() && plan.real_links_after(&to_link) > 0;
+    let (mut fetched, other_visitors) = tokio::try_join!(
+        store.fetch(
+            wanted
+                .iter()
+                .map(|id| keys::company(project_id, id).key)
+                .collect()
+        ),
+        async {
+            match (&plan.old_contact, promoting) {
+                (Some(c), true) => store.contact_visitors(project_id, &c.id).await,
+                _ => Ok(Vec::new()),
+            }
         }
-        writes.push(Tag::Visitor, session.visitor_write(&visitor)?);
-        if !commit(store, writes).await? {
-            return Ok(None);
+    )?;
+    for id in &wanted {
+        if let Some(company) = fetched.take::<Company>(&keys::company(project_id, id).key)? {
+            known.insert(id.clone(), company);
         }
-        return Ok(Some(Identified {
-            project: session.project.clone(),
-            visitor,
-            contact: None,
-            companies: Vec::new(),
-            created_contact: false,
-            created_companies: Vec::new(),
-            created_placeholder: false,
-            relinked: false,
-            warnings,
-            stage: None,
-        }));
     }
 
-    // The contact's new state.
-    let now = session.now;
-    let (old_contact, links) = match &resolution {
-        Resolution::Existing(id) => {
-            let (contact, links) = loaded
-                .get(id)
-                .cloned()
-                .ok_or_else(|| ApiError::internal("resolved contact not loaded"))?;
-            (Some(contact), links)
+    plan.link(&to_link, &known)?;
+    if plan.real_links_after(&to_link) == 0 && plan.placeholder_link().is_none() {
+        plan.give_placeholder();
+    } else if promoting {
+        plan.promote(primary_id, &to_link, &known, &other_visitors)?;
+    }
+    plan.set_visitor_context(primary_id);
+    if !commit(store, plan.transaction(&session)?).await? {
+        return Ok(None);
+    }
+    Ok(Some(plan.identified(session.project, &known)))
+}
+
+/// Rule 4: an anonymous visitor only gets visitor data.
+async fn visitor_only(
+    store: &Store,
+    session: &widget::Session,
+    visitor: Visitor,
+    input: &Input,
+) -> Result<Option<Identified>, ApiError> {
+    if input.has_contact_or_company_fields() {
+        return Err(ApiError::conflict(
+            "visitor_not_identified",
+            "send email or user_id to identify the visitor before contact or company fields",
+        ));
+    }
+    let mut writes = WriteSet::default();
+    writes.push(Tag::Visitor, session.visitor_write(&visitor)?);
+    if !commit(store, writes).await? {
+        return Ok(None);
+    }
+    Ok(Some(Identified {
+        project: session.project.clone(),
+        visitor,
+        contact: None,
+        companies: Vec::new(),
+        created_contact: false,
+        created_companies: Vec::new(),
+        created_placeholder: false,
+        relinked: false,
+        warnings: Vec::new(),
+        stage: None,
+    }))
+}
+
+/// Everything one attempt changes, worked out in memory from what it read:
+/// `transaction` turns it into the writes, `identified` into the response.
+struct Plan<'r> {
+    project_id: &'r str,
+    now: Timestamp,
+    visitor: Visitor,
+    /// The visitor was linked to another contact than this call's.
+    relinked: bool,
+    old_contact: Option<Contact>,
+    contact: Contact,
+    /// The contact's links as read.
+    links: Vec<Link>,
+    /// Identity claims this call takes for the contact.
+    claims: Vec<(Tag, Claim)>,
+    warnings: Vec<Warning>,
+    companies: Vec<CompanyChange>,
+    created_companies: Vec<String>,
+    stage: Option<StageOutcome>,
+    new_links: Vec<Link>,
+    removed_link: Option<Link>,
+    /// The contact's other visitors whose active company was the placeholder.
+    moved_visitors: Vec<Visitor>,
+    created_placeholder: bool,
+}
+
+impl<'r> Plan<'r> {
+    /// `resolved`: the contact this call updates and its links; `None` creates one.
+    fn new(
+        project_id: &'r str,
+        now: Timestamp,
+        visitor: Visitor,
+        linked_id: Option<String>,
+        resolved: Option<(Contact, Vec<Link>)>,
+    ) -> Self {
+        let (old_contact, links) = match resolved {
+            Some((contact, links)) => (Some(contact), links),
+            None => (None, Vec::new()),
+        };
+        let relinked = linked_id.is_some()
+            && linked_id.as_deref() != old_contact.as_ref().map(|c| c.id.as_str());
+        let mut contact = old_contact
+            .clone()
+            .unwrap_or_else(|| Contact::new(project_id, now));
+        contact.updated_at = now;
+        Plan {
+            project_id,
+            now,
+            visitor,
+            relinked,
+            old_contact,
+            contact,
+            links,
+            claims: Vec::new(),
+            warnings: Vec::new(),
+            companies: Vec::new(),
+            created_companies: Vec::new(),
+            stage: None,
+            new_links: Vec::new(),
+            removed_link: None,
+            moved_visitors: Vec::new(),
+            created_placeholder: false,
         }
-        _ => (None, Vec::new()),
-    };
-    let relinked =
-        linked_id.is_some() && linked_id.as_deref() != old_contact.as_ref().map(|c| c.id.as_str());
-    let mut contact = old_contact
-        .clone()
-        .unwrap_or_else(|| Contact::new(project_id, now));
-    contact.updated_at = now;
-    let contact_key = keys::contact(project_id, &contact.id).key;
-    // Missing identity fields are filled in, claiming them; one owned by
-    // another contact leaves both contacts as they are.
-    for (kind, asked, claim) in [
-        (ClaimKind::Email, email, &email_claim),
-        (ClaimKind::UserId, user_id, &user_id_claim),
-    ] {
-        let Some(asked) = asked else { continue };
+    }
+
+    /// A missing identity field is filled in, claiming it; one owned by
+    /// another contact, or differing from the contact's own, leaves the
+    /// contacts as they are, with a warning.
+    fn take_identity(&mut self, kind: ClaimKind, asked: Option<&str>, claim: Option<&Claim>) {
+        let Some(asked) = asked else { return };
         let held = match kind {
-            ClaimKind::Email => contact.email.as_deref(),
-            ClaimKind::UserId => contact.user_id.as_deref(),
+            ClaimKind::Email => self.contact.email.as_deref(),
+            ClaimKind::UserId => self.contact.user_id.as_deref(),
         };
         match (held, claim) {
             (Some(held), _) if held == asked => {}
-            (Some(_), _) => warnings.push(warning(kind, "not_changed")),
-            (None, Some(claim)) if claim.contact_id != contact.id => {
-                warnings.push(warning(kind, "in_use"))
+            (Some(_), _) => self.warnings.push(warning(kind, "not_changed")),
+            (None, Some(claim)) if claim.contact_id != self.contact.id => {
+                self.warnings.push(warning(kind, "in_use"))
             }
             (None, _) => {
-                match kind {
-                    ClaimKind::Email => contact.email = Some(asked.to_owned()),
-                    ClaimKind::UserId => contact.user_id = Some(asked.to_owned()),
-                }
+                let (field, tag) = match kind {
+                    ClaimKind::Email => (&mut self.contact.email, Tag::EmailClaim),
+                    ClaimKind::UserId => (&mut self.contact.user_id, Tag::UserIdClaim),
+                };
+                *field = Some(asked.to_owned());
                 let claim = Claim {
-                    project_id: project_id.to_owned(),
+                    project_id: self.project_id.to_owned(),
                     kind,
                     value: asked.to_owned(),
-                    contact_id: contact.id.clone(),
+                    contact_id: self.contact.id.clone(),
                 };
-                let tag = match kind {
-                    ClaimKind::Email => Tag::EmailClaim,
-                    ClaimKind::UserId => Tag::UserIdClaim,
-                };
-                writes.push(tag, changes::create(&claim)?);
+                self.claims.push((tag, claim));
             }
         }
     }
-    if let Some(name) = &input.name {
-        contact.name = name.clone();
-    }
-    if let Some(phone) = &input.phone {
-        contact.phone = phone.clone();
-    }
-    if let Some(patch) = &input.metadata {
-        contact.metadata = validate::merge("metadata", &contact.metadata, patch)?;
+
+    fn update_contact(&mut self, input: &Input) -> Result<(), ApiError> {
+        if let Some(name) = &input.name {
+            self.contact.name = name.clone();
+        }
+        if let Some(phone) = &input.phone {
+            self.contact.phone = phone.clone();
+        }
+        if let Some(patch) = &input.metadata {
+            self.contact.metadata = validate::merge("metadata", &self.contact.metadata, patch)?;
+        }
+        Ok(())
     }
 
-    // Companies: the named ones, the links this call adds, the placeholder.
-    let mut companies: Vec<CompanyChange> = Vec::new();
-    let mut created_companies = Vec::new();
-    let mut stage = None;
-    if let Some(company_input) = &input.company {
-        let old = known.get(&company_input.id).cloned();
+    /// `company`: created or updated; its stage moves when precedence allows.
+    fn update_primary(
+        &mut self,
+        input: &CompanyInput,
+        old: Option<Company>,
+        project: &Project,
+        target: Option<Target>,
+        requested_mode: Option<StageUpdateMode>,
+    ) -> Result<(), ApiError> {
         let mut new = old.clone().unwrap_or_else(|| {
-            let name = company_input.name.as_deref().unwrap_or(&company_input.id);
-            Company::new(project_id, &company_input.id, name, now)
+            let name = input.name.as_deref().unwrap_or(&input.id);
+            Company::new(self.project_id, &input.id, name, self.now)
         });
         if old.is_none() {
-            created_companies.push(new.id.clone());
+            self.created_companies.push(new.id.clone());
         }
-        new.updated_at = now;
-        if let Some(name) = &company_input.name {
+        new.updated_at = self.now;
+        if let Some(name) = &input.name {
             new.name = name.clone();
         }
-        if let Some(domain) = &company_input.domain {
+        if let Some(domain) = &input.domain {
             new.domain = domain.clone();
         }
-        if let Some(industry) = &company_input.industry {
+        if let Some(industry) = &input.industry {
             new.industry = industry.clone();
         }
-        if let Some(deal_value) = &company_input.deal_value {
+        if let Some(deal_value) = &input.deal_value {
             new.deal_value = *deal_value;
         }
-        if let Some(patch) = &company_input.metadata {
+        if let Some(patch) = &input.metadata {
             new.metadata = validate::merge("company.metadata", &new.metadata, patch)?;
         }
         let mut stage_from = None;
         if let Some(target) = target {
-            let mode = stages::mode(input.stage_update_mode, project);
+            let mode = stages::mode(requested_mode, project);
             let previous = old.as_ref().and_then(|c| c.stage_id.clone());
             let applied = stages::allows(project, previous.as_deref(), target, mode);
             if applied {
@@ -471,13 +580,13 @@ async fn attempt_once(
                     );
                 }
             }
-            stage = Some(StageOutcome {
+            self.stage = Some(StageOutcome {
                 stage_applied: applied,
                 previous_stage: stages::name_of(project, previous.as_deref()).map(str::to_owned),
                 reason: (!applied).then_some("stage_precedence"),
             });
         }
-        companies.push(CompanyChange {
+        self.companies.push(CompanyChange {
             old,
             new,
             count_delta: 0,
@@ -485,96 +594,97 @@ async fn attempt_once(
             stage_from,
             carried: Vec::new(),
         });
+        Ok(())
     }
 
-    let already_linked: BTreeSet<&str> = links.iter().map(|l| l.company_id.as_str()).collect();
-    let to_link: Vec<String> = named
-        .iter()
-        .filter(|id| !already_linked.contains(id.as_str()))
-        .cloned()
-        .collect();
-    let placeholder_link = links
-        .iter()
-        .find(|l| l.source == LinkSource::Placeholder)
-        .cloned();
-    let real_links_after = links
-        .iter()
-        .filter(|l| l.source != LinkSource::Placeholder)
-        .count()
-        + to_link.len();
+    /// The named companies the contact is not linked to yet.
+    fn not_linked(&self, named: &[String]) -> Vec<String> {
+        let linked: BTreeSet<&str> = self.links.iter().map(|l| l.company_id.as_str()).collect();
+        named
+            .iter()
+            .filter(|id| !linked.contains(id.as_str()))
+            .cloned()
+            .collect()
+    }
 
-    // Round 3: linked companies not read yet (for the response and placeholder
-    // promotion), and on promotion the contact's other visitors.
-    let mut wanted: Vec<String> = links
-        .iter()
-        .map(|l| l.company_id.clone())
-        .chain(to_link.iter().cloned())
-        .filter(|id| !known.contains_key(id))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    wanted.retain(|id| !companies.iter().any(|c| c.new.id == *id));
-    let promoting = placeholder_link.is_some() && real_links_after > 0;
-    let (mut fetched, other_visitors) = tokio::try_join!(
-        store.fetch(
-            wanted
-                .iter()
-                .map(|id| keys::company(project_id, id).key)
-                .collect()
-        ),
-        async {
-            match (&old_contact, promoting) {
-                (Some(c), true) => store.contact_visitors(project_id, &c.id).await,
-                _ => Ok(Vec::new()),
-            }
+    fn placeholder_link(&self) -> Option<&Link> {
+        self.links
+            .iter()
+            .find(|l| l.source == LinkSource::Placeholder)
+    }
+
+    /// Real (non-placeholder) companies the contact has once `to_link` is linked.
+    fn real_links_after(&self, to_link: &[String]) -> usize {
+        let real = self
+            .links
+            .iter()
+            .filter(|l| l.source != LinkSource::Placeholder);
+        real.count() + to_link.len()
+    }
+
+    /// Companies linked now or by this call that were neither read nor changed.
+    fn unread(&self, to_link: &[String], known: &BTreeMap<String, Company>) -> Vec<String> {
+        self.links
+            .iter()
+            .map(|l| l.company_id.clone())
+            .chain(to_link.iter().cloned())
+            .filter(|id| !known.contains_key(id))
+            .filter(|id| !self.companies.iter().any(|c| c.new.id == *id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Where `id` is among the changed companies, adding it unchanged if needed.
+    fn change_of(
+        &mut self,
+        id: &str,
+        known: &BTreeMap<String, Company>,
+    ) -> Result<usize, ApiError> {
+        if let Some(index) = self.companies.iter().position(|c| c.new.id == id) {
+            return Ok(index);
         }
-    )?;
-    for id in &wanted {
-        if let Some(company) = fetched.take::<Company>(&keys::company(project_id, id).key)? {
-            known.insert(id.clone(), company);
+        let company = known
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ApiError::internal("linked company not read"))?;
+        self.companies.push(CompanyChange::unchanged(company));
+        Ok(self.companies.len() - 1)
+    }
+
+    fn link(
+        &mut self,
+        to_link: &[String],
+        known: &BTreeMap<String, Company>,
+    ) -> Result<(), ApiError> {
+        for id in to_link {
+            let index = self.change_of(id, known)?;
+            self.companies[index].count_delta += 1;
+            self.companies[index].new.contact_count += 1;
+            self.new_links.push(Link {
+                project_id: self.project_id.to_owned(),
+                contact_id: self.contact.id.clone(),
+                company_id: id.clone(),
+                source: LinkSource::Identify,
+                created_at: self.now,
+            });
         }
+        Ok(())
     }
 
-    let mut new_links = Vec::new();
-    for id in &to_link {
-        let index = match companies.iter().position(|c| c.new.id == *id) {
-            Some(index) => index,
-            None => {
-                let company = known
-                    .get(id)
-                    .cloned()
-                    .ok_or_else(|| ApiError::internal("linked company not read"))?;
-                companies.push(CompanyChange::unchanged(company));
-                companies.len() - 1
-            }
-        };
-        companies[index].count_delta += 1;
-        companies[index].new.contact_count += 1;
-        new_links.push(Link {
-            project_id: project_id.to_owned(),
-            contact_id: contact.id.clone(),
-            company_id: id.clone(),
-            source: LinkSource::Identify,
-            created_at: now,
-        });
-    }
-
-    let mut created_placeholder = false;
-    let mut removed_link = None;
-    let mut moved_visitors = Vec::new();
-    if real_links_after == 0 && placeholder_link.is_none() {
-        // The contact has no company: give it a placeholder.
-        let mut company = placeholder::new_for(&contact, now);
+    /// The contact has no company: it gets a placeholder.
+    fn give_placeholder(&mut self) {
+        let mut company = placeholder::new_for(&self.contact, self.now);
         company.contact_count = 1;
-        contact.placeholder_company_id = Some(company.id.clone());
-        new_links.push(Link {
-            project_id: project_id.to_owned(),
-            contact_id: contact.id.clone(),
+        self.contact.placeholder_company_id = Some(company.id.clone());
+        self.new_links.push(Link {
+            project_id: self.project_id.to_owned(),
+            contact_id: self.contact.id.clone(),
             company_id: company.id.clone(),
             source: LinkSource::Placeholder,
-            created_at: now,
+            created_at: self.now,
         });
-        companies.push(CompanyChange {
+        self.companies.push(CompanyChange {
             old: None,
             new: company,
             count_delta: 1,
@@ -582,45 +692,47 @@ async fn attempt_once(
             stage_from: None,
             carried: Vec::new(),
         });
-        created_placeholder = true;
-    } else if let (true, Some(link)) = (promoting, &placeholder_link) {
-        // A real company is linked: the placeholder's data moves to the primary
-        // real company, and the placeholder is unlinked and, when no other
-        // contact uses it, deleted in the same transaction.
+        self.created_placeholder = true;
+    }
+
+    /// A real company is linked: the placeholder's data moves to the primary
+    /// real company, and the placeholder is unlinked and, when no other
+    /// contact uses it, deleted in the same transaction. Visitors whose
+    /// active company was the placeholder move to the real one.
+    fn promote(
+        &mut self,
+        primary_id: Option<&str>,
+        to_link: &[String],
+        known: &BTreeMap<String, Company>,
+        other_visitors: &[Visitor],
+    ) -> Result<(), ApiError> {
+        let link = self
+            .placeholder_link()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("promotion without a placeholder"))?;
         let real_id = primary_id
             .map(str::to_owned)
             .or_else(|| to_link.first().cloned())
             .or_else(|| {
-                links
+                self.links
                     .iter()
                     .find(|l| l.source != LinkSource::Placeholder)
                     .map(|l| l.company_id.clone())
             })
             .ok_or_else(|| ApiError::internal("promotion without a real company"))?;
-        if let Some(placeholder) = known.get(&link.company_id).cloned() {
+        if let Some(placeholder) = known.get(&link.company_id) {
             let deleting = placeholder.contact_count <= 1;
-            let real_index = match companies.iter().position(|c| c.new.id == real_id) {
-                Some(index) => index,
-                None => {
-                    let company = known
-                        .get(&real_id)
-                        .cloned()
-                        .ok_or_else(|| ApiError::internal("real company not read"))?;
-                    companies.push(CompanyChange::unchanged(company));
-                    companies.len() - 1
-                }
-            };
+            let real_index = self.change_of(&real_id, known)?;
             if deleting {
-                let real = &mut companies[real_index];
-                let carried = placeholder::carry_over(&placeholder, &mut real.new);
-                real.carried = carried;
+                let real = &mut self.companies[real_index];
+                real.carried = placeholder::carry_over(placeholder, &mut real.new);
                 validate::check_limits("company.metadata", &real.new.metadata)?;
             }
-            companies.push(CompanyChange {
+            self.companies.push(CompanyChange {
                 old: Some(placeholder.clone()),
                 new: Company {
                     contact_count: placeholder.contact_count - 1,
-                    updated_at: now,
+                    updated_at: self.now,
                     ..placeholder.clone()
                 },
                 count_delta: -1,
@@ -628,125 +740,134 @@ async fn attempt_once(
                 stage_from: None,
                 carried: Vec::new(),
             });
-            for other in &other_visitors {
-                if other.visitor_id != visitor.visitor_id
+            for other in other_visitors {
+                if other.visitor_id != self.visitor.visitor_id
                     && other.active_company_id.as_deref() == Some(&link.company_id)
                 {
-                    moved_visitors.push(other.clone());
+                    let mut moved = other.clone();
+                    moved.active_company_id = Some(real_id.clone());
+                    moved.updated_at = self.now;
+                    self.moved_visitors.push(moved);
                 }
             }
-            if visitor.active_company_id.as_deref() == Some(&link.company_id) {
-                visitor.active_company_id = Some(real_id.clone());
+            if self.visitor.active_company_id.as_deref() == Some(&link.company_id) {
+                self.visitor.active_company_id = Some(real_id);
             }
-            moved_visitors.iter_mut().for_each(|v| {
-                v.active_company_id = Some(real_id.clone());
-                v.updated_at = now;
-            });
         }
-        removed_link = Some(link.clone());
-        contact.placeholder_company_id = None;
+        self.removed_link = Some(link);
+        self.contact.placeholder_company_id = None;
+        Ok(())
     }
 
-    // The visitor: linked to the contact, active company from `company.id`
-    // (a relinked visitor's old active company belonged to the old contact).
-    if relinked {
-        visitor.active_company_id = None;
-    }
-    visitor.contact_id = Some(contact.id.clone());
-    if let Some(id) = primary_id {
-        visitor.active_company_id = Some(id.to_owned());
-    } else if visitor.active_company_id.is_none() {
-        // Until a real company is linked, the placeholder is the visitor's
-        // company context (promotion moves it on).
-        visitor.active_company_id = contact.placeholder_company_id.clone();
+    /// The visitor is linked to the contact; its active company is
+    /// `company.id` (a relinked visitor's old one belonged to the old contact).
+    fn set_visitor_context(&mut self, primary_id: Option<&str>) {
+        if self.relinked {
+            self.visitor.active_company_id = None;
+        }
+        self.visitor.contact_id = Some(self.contact.id.clone());
+        if let Some(id) = primary_id {
+            self.visitor.active_company_id = Some(id.to_owned());
+        } else if self.visitor.active_company_id.is_none() {
+            // Until a real company is linked, the placeholder is the visitor's
+            // company context (promotion moves it on).
+            self.visitor.active_company_id = self.contact.placeholder_company_id.clone();
+        }
     }
 
-    // The transaction.
-    writes.push(Tag::Visitor, session.visitor_write(&visitor)?);
-    let mut contact_write = match &old_contact {
-        None => changes::create(&contact)?,
-        Some(old) => {
-            let mut write = changes::contact(old, &contact)?;
-            write.require_unchanged(
-                "placeholder_company_id",
-                old.placeholder_company_id.as_deref(),
-            );
+    /// The differences as one transaction, with conditions asserting what was read.
+    fn transaction(&self, session: &widget::Session) -> Result<WriteSet<Tag>, ApiError> {
+        let mut writes = WriteSet::default();
+        for (tag, claim) in &self.claims {
+            writes.push(*tag, changes::create(claim)?);
+        }
+        writes.push(Tag::Visitor, session.visitor_write(&self.visitor)?);
+        let mut contact_write = match &self.old_contact {
+            None => changes::create(&self.contact)?,
+            Some(old) => {
+                let mut write = changes::contact(old, &self.contact)?;
+                write.require_unchanged(
+                    "placeholder_company_id",
+                    old.placeholder_company_id.as_deref(),
+                );
+                write
+            }
+        };
+        let links_change = !self.new_links.is_empty() || self.removed_link.is_some();
+        if contact_write.is_noop() && links_change {
+            // Links only: the contact must still exist, holding the placeholder read.
+            contact_write =
+                ItemWrite::check_exists(keys::contact(self.project_id, &self.contact.id).key);
+            let held = self
+                .old_contact
+                .as_ref()
+                .and_then(|c| c.placeholder_company_id.as_deref());
+            contact_write.require_unchanged("placeholder_company_id", held);
+        }
+        writes.push(Tag::Contact, contact_write);
+        for (index, change) in self.companies.iter().enumerate() {
+            writes.push(Tag::Company(index), change.write()?);
+        }
+        for (index, link) in self.new_links.iter().enumerate() {
+            writes.push(Tag::Link(index), changes::create(link)?);
+        }
+        let unlinked = self.removed_link.as_ref();
+        if let Some(link) = unlinked {
+            let key = keys::link(self.project_id, &link.contact_id, &link.company_id).key;
+            writes.push(Tag::PlaceholderLink, ItemWrite::delete(key));
+        }
+        for (index, other) in self.moved_visitors.iter().enumerate() {
+            let mut write =
+                ItemWrite::update(keys::visitor(self.project_id, &other.visitor_id, None).key);
             write
+                .set_text(
+                    "active_company_id",
+                    other.active_company_id.clone().unwrap_or_default(),
+                )
+                .set_text("updated_at", self.now.to_string())
+                .require_unchanged("active_company_id", unlinked.map(|l| l.company_id.as_str()));
+            writes.push(Tag::OtherVisitor(index), write);
         }
-    };
-    let links_change = !new_links.is_empty() || removed_link.is_some();
-    if contact_write.is_noop() && links_change {
-        // Links only: the contact must still exist, holding the placeholder read.
-        contact_write = ItemWrite::check_exists(contact_key.clone());
-        let held = old_contact
-            .as_ref()
-            .and_then(|c| c.placeholder_company_id.as_deref());
-        contact_write.require_unchanged("placeholder_company_id", held);
-    }
-    writes.push(Tag::Contact, contact_write);
-    for (index, change) in companies.iter().enumerate() {
-        writes.push(Tag::Company(index), change.write()?);
-    }
-    for (index, link) in new_links.iter().enumerate() {
-        writes.push(Tag::Link(index), changes::create(link)?);
-    }
-    if let Some(link) = &removed_link {
-        writes.push(
-            Tag::PlaceholderLink,
-            ItemWrite::delete(keys::link(project_id, &link.contact_id, &link.company_id).key),
-        );
-    }
-    for (index, other) in moved_visitors.iter().enumerate() {
-        let mut write = ItemWrite::update(keys::visitor(project_id, &other.visitor_id, None).key);
-        write
-            .set_text(
-                "active_company_id",
-                other.active_company_id.clone().unwrap_or_default(),
-            )
-            .set_text("updated_at", now.to_string())
-            .require_unchanged(
-                "active_company_id",
-                removed_link.as_ref().map(|l| l.company_id.as_str()),
-            );
-        writes.push(Tag::OtherVisitor(index), write);
-    }
-    if !commit(store, writes).await? {
-        return Ok(None);
+        Ok(writes)
     }
 
-    // The response, from the state just written.
-    let deleted: BTreeSet<&str> = companies
-        .iter()
-        .filter(|c| c.delete)
-        .map(|c| c.new.id.as_str())
-        .collect();
-    let unlinked = removed_link.as_ref().map(|l| l.company_id.as_str());
-    let mut linked_after: Vec<Company> = Vec::new();
-    for id in links
-        .iter()
-        .map(|l| l.company_id.as_str())
-        .chain(new_links.iter().map(|l| l.company_id.as_str()))
-        .filter(|id| Some(*id) != unlinked && !deleted.contains(id))
-        .collect::<BTreeSet<_>>()
-    {
-        if let Some(change) = companies.iter().find(|c| c.new.id == id) {
-            linked_after.push(change.new.clone());
-        } else if let Some(company) = known.get(id) {
-            linked_after.push(company.clone());
+    /// The response, from the state just written.
+    fn identified(self, project: Project, known: &BTreeMap<String, Company>) -> Identified {
+        let deleted: BTreeSet<&str> = self
+            .companies
+            .iter()
+            .filter(|c| c.delete)
+            .map(|c| c.new.id.as_str())
+            .collect();
+        let unlinked = self.removed_link.as_ref().map(|l| l.company_id.as_str());
+        let mut companies: Vec<Company> = Vec::new();
+        for id in self
+            .links
+            .iter()
+            .map(|l| l.company_id.as_str())
+            .chain(self.new_links.iter().map(|l| l.company_id.as_str()))
+            .filter(|id| Some(*id) != unlinked && !deleted.contains(id))
+            .collect::<BTreeSet<_>>()
+        {
+            if let Some(change) = self.companies.iter().find(|c| c.new.id == id) {
+                companies.push(change.new.clone());
+            } else if let Some(company) = known.get(id) {
+                companies.push(company.clone());
+            }
+        }
+        Identified {
+            project,
+            visitor: self.visitor,
+            created_contact: self.old_contact.is_none(),
+            contact: Some(self.contact),
+            companies,
+            created_companies: self.created_companies,
+            created_placeholder: self.created_placeholder,
+            relinked: self.relinked,
+            warnings: self.warnings,
+            stage: self.stage,
         }
     }
-    Ok(Some(Identified {
-        project: session.project.clone(),
-        visitor,
-        contact: Some(contact),
-        companies: linked_after,
-        created_contact: old_contact.is_none(),
-        created_companies,
-        created_placeholder,
-        relinked,
-        warnings,
-        stage,
-    }))
 }
 
 /// Commits unless there is nothing to write. `false` when a concurrent change
