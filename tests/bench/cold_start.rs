@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 15;
+const RUNS: usize = 51;
 
 /// What the Runtime API saw of one run.
 #[derive(Default)]
