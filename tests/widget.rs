@@ -12,9 +12,10 @@ use hal_crm::model::{Contact, Link, LinkSource, Project, StageUpdateMode};
 use hal_crm::store::keys;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::meter::Meter;
-use hal_crm_tests::{Answer, all_items, call, metered_app};
+use hal_crm_tests::{Answer, all_items, call, metered_app, send};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use tokio::task::JoinHandle;
 
 /// A project with its app and meter.
 struct Site {
@@ -80,6 +81,12 @@ impl Site {
             body
         )
         .await
+    }
+
+    /// Starts a widget call on a task of its own: for real concurrent requests.
+    fn spawn(&self, route: &str, body: Value) -> JoinHandle<Answer> {
+        let request = ApiRequest::new("POST", route).json(&with_project(&self.project, body));
+        tokio::spawn(send(self.app, request))
     }
 
     async fn change_project(&mut self, change: impl FnOnce(&mut Project)) {
@@ -1065,19 +1072,9 @@ async fn fifty_identifies_for_one_new_email_from_ten_visitors_make_one_contact()
     let site = site().await;
     let tasks: Vec<_> = (0..50)
         .map(|i| {
-            let body = with_project(
-                &site.project,
-                json!({"visitor_id": format!("visitor-{}", i % 10), "email": "race@acme.com"}),
-            );
-            let app = site.app;
-            tokio::spawn(async move {
-                call(
-                    app,
-                    widget::identify,
-                    ApiRequest::new("POST", "/api/widget/identify").json(&body),
-                )
-                .await
-            })
+            let body =
+                json!({"visitor_id": format!("visitor-{}", i % 10), "email": "race@acme.com"});
+            site.spawn("/api/widget/identify", body)
         })
         .collect();
     let mut contacts = BTreeSet::new();
@@ -1111,19 +1108,8 @@ async fn concurrent_identifies_of_a_contact_without_companies_give_it_one_placeh
     site.app.store.create_contact(&contact).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|i| {
-            let body = with_project(
-                &site.project,
-                json!({"visitor_id": format!("visitor-{i}"), "email": "lone@acme.com"}),
-            );
-            let app = site.app;
-            tokio::spawn(async move {
-                call(
-                    app,
-                    widget::identify,
-                    ApiRequest::new("POST", "/api/widget/identify").json(&body),
-                )
-                .await
-            })
+            let body = json!({"visitor_id": format!("visitor-{i}"), "email": "lone@acme.com"});
+            site.spawn("/api/widget/identify", body)
         })
         .collect();
     for task in tasks {
@@ -1156,19 +1142,8 @@ async fn concurrent_advance_only_stage_writes_end_on_the_highest_requested_stage
     let tasks: Vec<_> = requested
         .iter()
         .map(|&i| {
-            let body = with_project(
-                &site.project,
-                json!({"visitor_id": "v", "company_id": "acme", "stage": names[i]}),
-            );
-            let app = site.app;
-            tokio::spawn(async move {
-                call(
-                    app,
-                    widget::set_stage,
-                    ApiRequest::new("POST", "/api/widget/set-stage").json(&body),
-                )
-                .await
-            })
+            let body = json!({"visitor_id": "v", "company_id": "acme", "stage": names[i]});
+            site.spawn("/api/widget/set-stage", body)
         })
         .collect();
     for task in tasks {
@@ -1209,19 +1184,10 @@ async fn placeholder_promotion_racing_a_new_link_deletes_it_only_when_unused() {
             source: LinkSource::Manual,
             created_at: hal_crm::clock::Timestamp::now(),
         };
-        let body = with_project(
-            &site.project,
+        let promote = site.spawn(
+            "/api/widget/identify",
             json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech"}}),
         );
-        let app = site.app;
-        let promote = tokio::spawn(async move {
-            call(
-                app,
-                widget::identify,
-                ApiRequest::new("POST", "/api/widget/identify").json(&body),
-            )
-            .await
-        });
         let store = site.app.store.clone();
         let linking = tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(round * 3)).await;
