@@ -94,19 +94,27 @@ pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
 pub async fn events(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let id = http::path_param(&req, "id")?;
-    if app.store.get_company(project_id, &id).await?.is_none() {
-        return Err(companies::not_found());
-    }
-    let page = PageRequest::parse(
-        app,
-        &req,
-        format!("GET /api/companies/{{id}}/events|{project_id}|{id}"),
-    )?;
+    let (id, page) = listing(app, &req, project_id, "GET /api/companies/{id}/events").await?;
     let source = Source::Index(keys::company_events(project_id, &id));
     let events = app
         .store
         .page::<Event>(&source, page.limit, page.start.clone(), true)
         .await?;
     Ok(page.respond(app, events, |e| e))
+}
+
+/// The `{id}` of a listing under a company, 404 unless the company exists,
+/// and the page request, its cursors bound to `route` and the company.
+pub(super) async fn listing(
+    app: &App,
+    req: &Request,
+    project_id: &str,
+    route: &str,
+) -> Result<(String, PageRequest), ApiError> {
+    let id = http::path_param(req, "id")?;
+    if app.store.get_company(project_id, &id).await?.is_none() {
+        return Err(companies::not_found());
+    }
+    let page = PageRequest::parse(app, req, format!("{route}|{project_id}|{id}"))?;
+    Ok((id, page))
 }

@@ -3,9 +3,9 @@
 
 use crate::app::App;
 use crate::auth::{self, Access};
-use crate::domain::{companies, contacts, links};
+use crate::domain::{contacts, links};
 use crate::error::ApiError;
-use crate::http::{self, PageRequest, Response};
+use crate::http::{self, Response};
 use crate::model::{Company, Contact, Link};
 use crate::store::Page;
 use crate::store::keys;
@@ -66,15 +66,8 @@ pub async fn contact_companies(app: &App, req: Request) -> Result<Response, ApiE
 pub async fn company_contacts(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let id = http::path_param(&req, "id")?;
-    if app.store.get_company(project_id, &id).await?.is_none() {
-        return Err(companies::not_found());
-    }
-    let page = PageRequest::parse(
-        app,
-        &req,
-        format!("GET /api/companies/{{id}}/contacts|{project_id}|{id}"),
-    )?;
+    let route = "GET /api/companies/{id}/contacts";
+    let (id, page) = super::companies::listing(app, &req, project_id, route).await?;
     let source = Source::Index(keys::company_contacts(project_id, &id));
     let links: Page<Link> = app
         .store
