@@ -57,25 +57,30 @@ ddb_wait() {
 }
 
 # ddb_start PORT [extra java args...]: starts DynamoDB Local in the background and
-# waits for it. Sets DDB_PID and exports DYNAMODB_ENDPOINT.
+# waits for it. Sets DDB_PID and exports DYNAMODB_ENDPOINT; ddb_stop stops every
+# instance started (tests run a primary and a replica for the harness).
+DDB_PIDS=()
 ddb_start() {
   local port=$1; shift
-  local dir
+  local dir log="$DDB_ROOT/.cache/dynamodb-local-$port.log"
   ddb_require_java || return 1
   dir=$(ddb_install) || return 1
   (cd "$dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-      -port "$port" -sharedDb -disableTelemetry "$@") > "$DDB_ROOT/.cache/dynamodb-local.log" 2>&1 &
+      -port "$port" -sharedDb -disableTelemetry "$@") > "$log" 2>&1 &
   DDB_PID=$!
-  ddb_wait "$port" "$DDB_PID" || { cat "$DDB_ROOT/.cache/dynamodb-local.log" >&2; return 1; }
+  DDB_PIDS+=("$DDB_PID")
+  ddb_wait "$port" "$DDB_PID" || { cat "$log" >&2; return 1; }
   export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 }
 
 ddb_stop() {
-  if [ -n "${DDB_PID:-}" ]; then
-    kill "$DDB_PID" 2>/dev/null || true
-    wait "$DDB_PID" 2>/dev/null || true
-    DDB_PID=
-  fi
+  local pid
+  for pid in "${DDB_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  DDB_PIDS=()
+  DDB_PID=
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

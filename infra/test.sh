@@ -1,15 +1,64 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, and integration tests against a real
-# DynamoDB Local (in memory, on a free loopback port, stopped on exit). Each
-# test creates its own table, so tests run in parallel without sharing data.
-# Extra arguments go to `cargo test` (e.g. `infra/test.sh -p hal-crm-tests store`).
+# The whole test suite, built once and run in two passes against real
+# DynamoDB Local (in memory, on free loopback ports, stopped on exit):
+#
+#   control     unit tests and integration tests straight against DynamoDB Local
+#   production  the integration tests again, through the production-semantics
+#               harness (infra/dynamodb-harness): eventually consistent and
+#               index reads trail writes by HAL_LAG_MS, overlapping
+#               transactions are cancelled, and throttling, 500s, stalls and
+#               lost answers are injected at fixed rates under a fixed seed
+#
+# Each test creates its own table, so tests run in parallel without sharing
+# data. Extra arguments go to `cargo test` (e.g. `infra/test.sh -p
+# hal-crm-tests --test store`); HAL_TEST_PASSES picks the passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/dynamodb-local.sh
 
-ddb_start "$(ddb_free_port)" -inMemory
-trap ddb_stop EXIT
-echo "DynamoDB Local at $DYNAMODB_ENDPOINT" >&2
-
+passes=${HAL_TEST_PASSES:-control production}
+# The production pass's fault model (docs/decisions.md, "Testing against
+# production semantics"). Rates are per request; a request is faulted once at most.
+harness_args=(
+  --seed "${HAL_HARNESS_SEED:-20261129}"
+  --lag-ms "${HAL_LAG_MS:-300}"
+  --conflicts on --hold-ms "${HAL_HOLD_MS:-15}"
+  --throttle 0.02 --error 0.02 --lost 0.02 --stall 0.02 --stall-ms 150
+)
 # Tests wait on DynamoDB, not on the CPU: run more of them than there are cores.
-cargo test --workspace --locked "$@" -- --test-threads "${HAL_TEST_THREADS:-8}"
+threads=${HAL_TEST_THREADS:-8}
+
+cargo build --locked -p hal-dynamodb-harness
+cargo test --workspace --locked --no-run "$@"
+
+HARNESS_PID=
+cleanup() {
+  [ -n "$HARNESS_PID" ] && kill "$HARNESS_PID" 2>/dev/null || true
+  ddb_stop
+}
+trap cleanup EXIT
+
+ddb_start "$(ddb_free_port)" -inMemory
+primary=$DYNAMODB_ENDPOINT
+
+for pass in $passes; do
+  case $pass in
+    control)
+      echo "== control pass: DynamoDB Local at $primary" >&2
+      DYNAMODB_ENDPOINT=$primary cargo test --workspace --locked "$@" -- --test-threads "$threads"
+      ;;
+    production)
+      ddb_start "$(ddb_free_port)" -inMemory
+      replica=$DYNAMODB_ENDPOINT
+      coproc HARNESS { exec target/debug/dynamodb-harness --listen 127.0.0.1:0 \
+        --primary "$primary" --replica "$replica" "${harness_args[@]}"; }
+      HARNESS_PID=$HARNESS_PID
+      read -r address <&"${HARNESS[0]}"
+      echo "== production pass: harness at $address (primary $primary, replica $replica)" >&2
+      DYNAMODB_ENDPOINT="http://$address" \
+        cargo test -p hal-crm-tests --locked "$@" -- --test-threads "$threads"
+      echo "harness: $(curl -s "http://$address/harness/stats")" >&2
+      ;;
+    *) echo "unknown pass $pass (control, production)" >&2; exit 2 ;;
+  esac
+done
