@@ -10,7 +10,7 @@ use hal_crm::domain::{api_keys, projects};
 use hal_crm::model::{Member, Project, Role};
 use hal_crm::store::keys;
 use hal_crm_tests::apigw::ApiRequest;
-use hal_crm_tests::{Answer, all_items, fresh_app, send};
+use hal_crm_tests::{Answer, all_items, eventually, fresh_app, listed, put_record, send};
 use hal_devserver::routes::{Auth, ROUTES};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -49,7 +49,7 @@ impl Workspace {
             role,
             created_at: Timestamp::now(),
         };
-        self.app.store.add_member(&member).await.unwrap();
+        put_record(&self.app.store, &member).await;
     }
 
     /// A request as `user`, in this project.
@@ -100,6 +100,24 @@ impl Workspace {
             .await;
         assert_eq!(answer.status, 200, "{:#}", answer.body);
         answer.body
+    }
+
+    /// A listing (eventually consistent: gsi1) once it shows what `settled`
+    /// looks for.
+    async fn listed(
+        &self,
+        request: impl Fn() -> ApiRequest,
+        settled: impl Fn(&Value) -> bool,
+    ) -> Value {
+        listed(self.app, request, settled).await
+    }
+
+    /// `GET /api/visitors/{visitor_id}`.
+    async fn visitor(&self, id: &str) -> Value {
+        self.ok(self
+            .req("GET", "/api/visitors/{visitor_id}")
+            .path_param("visitor_id", id))
+            .await
     }
 
     async fn entities(&self, entity: &str) -> Vec<keys::Item> {
@@ -180,7 +198,12 @@ async fn a_contact_is_created_read_changed_and_listed_with_its_own_fields_only()
         (Some("+1 555"), Value::Null)
     );
     assert_eq!(changed["metadata"], json!({"plan": "pro", "seats": 3.0}));
-    let listed = ws.ok(ws.req("GET", "/api/contacts")).await;
+    let listed = ws
+        .listed(
+            || ws.req("GET", "/api/contacts"),
+            |l| l["data"][0].is_object(),
+        )
+        .await;
     assert_eq!(listed["data"][0]["id"], contact.as_str());
     let by_email = ws
         .ok(ws
@@ -189,7 +212,10 @@ async fn a_contact_is_created_read_changed_and_listed_with_its_own_fields_only()
         .await;
     assert_eq!(by_email["data"].as_array().unwrap().len(), 1);
     let by_tag = ws
-        .ok(ws.req("GET", "/api/contacts").query("tag=beta"))
+        .listed(
+            || ws.req("GET", "/api/contacts").query("tag=beta"),
+            |l| l["data"][0].is_object(),
+        )
         .await;
     assert_eq!(by_tag["data"].as_array().unwrap().len(), 1);
     let by_other_tag = ws
@@ -266,16 +292,11 @@ async fn deleting_a_contact_unlinks_its_visitors_and_links_but_keeps_companies()
         ws.entities("Claim").await.is_empty(),
         "the email is free again"
     );
-    let visitor = ws
-        .app
-        .store
-        .get_visitor(&ws.project.id, "v")
-        .await
-        .unwrap()
-        .unwrap();
+    let visitor = ws.visitor("v").await;
     assert_eq!(
-        (visitor.contact_id, visitor.active_company_id),
-        (None, None)
+        (&visitor["contact_id"], &visitor["active_company_id"]),
+        (&Value::Null, &Value::Null),
+        "a visitor of a deleted contact reads as unidentified"
     );
     ws.assert_junction_consistent().await;
     let gone = ws
@@ -338,11 +359,17 @@ async fn companies_take_client_ids_and_exact_stage_changes() {
         (422, "unknown_stage")
     );
     let by_stage = ws
-        .ok(ws.req("GET", "/api/companies").query("stage=new"))
+        .listed(
+            || ws.req("GET", "/api/companies").query("stage=new"),
+            |l| l["data"][0].is_object(),
+        )
         .await;
     assert_eq!(by_stage["data"].as_array().unwrap().len(), 1);
     let by_domain = ws
-        .ok(ws.req("GET", "/api/companies").query("domain=acme.com"))
+        .listed(
+            || ws.req("GET", "/api/companies").query("domain=acme.com"),
+            |l| l["data"][0].is_object(),
+        )
         .await;
     assert_eq!(by_domain["data"][0]["id"], "acme");
 }
@@ -366,13 +393,20 @@ async fn links_are_idempotent_and_listed_both_ways() {
         .await;
     assert_eq!(companies["data"][0]["contact_count"], 1);
     let contacts = ws
-        .ok(ws
-            .req("GET", "/api/companies/{id}/contacts")
-            .path_param("id", "acme"))
+        .listed(
+            || {
+                ws.req("GET", "/api/companies/{id}/contacts")
+                    .path_param("id", "acme")
+            },
+            |l| l["data"][0].is_object(),
+        )
         .await;
     assert_eq!(contacts["data"][0]["id"], contact.as_str());
     let by_company = ws
-        .ok(ws.req("GET", "/api/contacts").query("company_id=acme"))
+        .listed(
+            || ws.req("GET", "/api/contacts").query("company_id=acme"),
+            |l| l["data"][0].is_object(),
+        )
         .await;
     assert_eq!(by_company["data"].as_array().unwrap().len(), 1);
     let route = "/api/contacts/{id}/companies/{company_id}";
@@ -423,14 +457,11 @@ async fn linking_a_real_company_promotes_the_contacts_placeholder() {
         )
         .await;
     assert_eq!(gone.status, 404);
-    let visitor = ws
-        .app
-        .store
-        .get_visitor(&ws.project.id, "v")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(visitor.active_company_id.as_deref(), Some("initech"));
+    let visitor = ws.visitor("v").await;
+    assert_eq!(
+        visitor["active_company_id"], "initech",
+        "its active company was the placeholder: it reads as the real one"
+    );
     ws.assert_junction_consistent().await;
 }
 
@@ -451,21 +482,13 @@ async fn deleting_a_company_removes_its_links_but_no_contact() {
     assert_eq!(deleted.status, 204);
     assert_eq!(ws.entities("Contact").await.len(), 2);
     assert!(ws.entities("Link").await.is_empty());
-    let visitor = ws
-        .app
-        .store
-        .get_visitor(&ws.project.id, "v")
-        .await
-        .unwrap()
-        .unwrap();
+    let visitor = ws.visitor("v").await;
     assert_eq!(
-        visitor.active_company_id, None,
+        visitor["active_company_id"],
+        Value::Null,
         "the visitor falls back to no active company"
     );
-    assert_eq!(
-        visitor.contact_id.as_deref(),
-        identified["contact"]["id"].as_str()
-    );
+    assert_eq!(visitor["contact_id"], identified["contact"]["id"]);
     ws.assert_junction_consistent().await;
     // Widget writes now find no company rather than a deleted one.
     let answer = ws
@@ -548,6 +571,13 @@ async fn a_stage_in_use_is_deleted_only_with_reassign_to() {
     ws.company(json!({"id": "globex", "stage": "Proposal"}))
         .await;
     let proposal = ws.project.stages[2].id.clone();
+    // The in-use check walks the (eventually consistent) listing: wait until
+    // it shows both companies on the stage, as a client's board would.
+    ws.listed(
+        || ws.req("GET", "/api/companies").query("stage=Proposal"),
+        |l| l["data"].as_array().is_some_and(|d| d.len() == 2),
+    )
+    .await;
     let refused = ws
         .send(
             ws.req("DELETE", "/api/stages/{id}")
@@ -697,10 +727,14 @@ async fn visitors_and_events_are_readable_newest_first() {
         .await;
     assert_eq!(names(&of_contact), ["third", "second", "first"]);
     let of_company = ws
-        .ok(ws
-            .req("GET", "/api/companies/{id}/events")
-            .path_param("id", "acme")
-            .query("limit=2"))
+        .listed(
+            || {
+                ws.req("GET", "/api/companies/{id}/events")
+                    .path_param("id", "acme")
+                    .query("limit=2")
+            },
+            |l| names(l) == ["third", "second"],
+        )
         .await;
     assert_eq!(names(&of_company), ["third", "second"]);
     assert!(of_company["next_cursor"].is_string());
@@ -736,7 +770,12 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
             && secret.len() == 47
             && secret[7..].chars().all(|c| c.is_ascii_alphanumeric())
     );
-    let listed = ws.ok(ws.req("GET", "/api/api-keys")).await;
+    let listed = ws
+        .listed(
+            || ws.req("GET", "/api/api-keys"),
+            |l| l["data"][0].is_object(),
+        )
+        .await;
     let listed_text = listed.to_string();
     assert!(!listed_text.contains(&secret) && !listed_text.contains(&api_keys::hash(&secret)));
     assert_eq!(listed["data"][0]["prefix"], &secret[..11]);
@@ -795,20 +834,25 @@ async fn pagination_walks_120_contacts_without_loss_or_duplicates() {
         created.insert(contact);
     }
     for (query, expected) in [("limit=7", &created), ("limit=4&tag=third", &tagged)] {
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let q = match &cursor {
-                Some(c) => format!("{query}&cursor={c}"),
-                None => query.to_owned(),
-            };
-            let page = ws.ok(ws.req("GET", "/api/contacts").query(&q)).await;
-            seen.extend(page["data"].as_array().unwrap().iter().map(id));
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => break,
+        // A walk once the listing shows every contact (gsi1 trails writes).
+        let seen = eventually("the listing shows every contact", || async {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let q = match &cursor {
+                    Some(c) => format!("{query}&cursor={c}"),
+                    None => query.to_owned(),
+                };
+                let page = ws.ok(ws.req("GET", "/api/contacts").query(&q)).await;
+                seen.extend(page["data"].as_array().unwrap().iter().map(id));
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_owned()),
+                    None => break,
+                }
             }
-        }
+            (seen.len() >= expected.len()).then_some(seen)
+        })
+        .await;
         assert_eq!(seen.len(), expected.len(), "{query}: no duplicates");
         assert_eq!(
             &seen.into_iter().collect::<BTreeSet<_>>(),
@@ -884,7 +928,10 @@ async fn a_member_of_one_project_reaches_nothing_of_another() {
             .await;
     }
     let bob_cursor = theirs
-        .ok(theirs.req("GET", "/api/contacts").query("limit=1"))
+        .listed(
+            || theirs.req("GET", "/api/contacts").query("limit=1"),
+            |l| l["next_cursor"].is_string(),
+        )
         .await["next_cursor"]
         .as_str()
         .unwrap()

@@ -7,7 +7,7 @@ use hal_crm::auth::Caller;
 use hal_crm::domain::{api_keys, projects, widget::user_hash};
 use hal_crm::model::{Project, Scope};
 use hal_crm_tests::apigw::ApiRequest;
-use hal_crm_tests::{Answer, fresh_app, send};
+use hal_crm_tests::{Answer, fresh_app, listed, send};
 use hal_devserver::routes::ROUTES;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -137,11 +137,12 @@ async fn every_v1_route_needs_a_valid_key_with_its_scope() {
 async fn a_revoked_key_is_refused_on_the_next_request() {
     let it = integration().await;
     it.ok(it.v1("GET", "/api/v1/contacts")).await;
-    let listed = it
-        .ok(ApiRequest::new("GET", "/api/api-keys")
+    let keys = || {
+        ApiRequest::new("GET", "/api/api-keys")
             .user("owner")
-            .header("X-Project-Id", &it.project.id))
-        .await;
+            .header("X-Project-Id", &it.project.id)
+    };
+    let listed = listed(it.app, keys, |l| l["data"][0].is_object()).await;
     let id = listed["data"][0]["id"].as_str().unwrap().to_owned();
     let revoke = ApiRequest::new("DELETE", "/api/api-keys/{id}")
         .path_param("id", &id)
@@ -289,12 +290,16 @@ async fn a_widget_conversation_round_trip() {
         .to_owned();
     assert_eq!(started.body["conversation"]["contact_id"], contact.as_str());
 
-    let listed = it
-        .ok(it
-            .v1("GET", "/api/v1/conversations")
-            .query(&format!("status=open&contact_id={contact}")))
-        .await;
-    assert_eq!(listed["data"][0]["id"], conversation.as_str());
+    let open = listed(
+        it.app,
+        || {
+            it.v1("GET", "/api/v1/conversations")
+                .query(&format!("status=open&contact_id={contact}"))
+        },
+        |l| l["data"][0].is_object(),
+    )
+    .await;
+    assert_eq!(open["data"][0]["id"], conversation.as_str());
     let reply = it
         .send(
             it.v1("POST", "/api/v1/conversations/{id}/messages")
@@ -311,9 +316,12 @@ async fn a_widget_conversation_round_trip() {
         .path_param("id", &conversation)
         .json(&json!({"status": "closed"})))
         .await;
-    let closed = it
-        .ok(it.v1("GET", "/api/v1/conversations").query("status=closed"))
-        .await;
+    let closed = listed(
+        it.app,
+        || it.v1("GET", "/api/v1/conversations").query("status=closed"),
+        |l| l["data"][0].is_object(),
+    )
+    .await;
     assert_eq!(closed["data"].as_array().unwrap().len(), 1);
 
     // The visitor reads its own conversations and answers, which reopens it.

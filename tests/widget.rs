@@ -6,13 +6,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use hal_crm::App;
 use hal_crm::auth::Caller;
 use hal_crm::clock::Timestamp;
-use hal_crm::domain::{projects, widget::user_hash};
+use hal_crm::domain::{links, projects, widget::user_hash};
 use hal_crm::handlers::widget;
-use hal_crm::model::{Contact, Link, LinkSource, Project, StageUpdateMode};
+use hal_crm::model::{Contact, Project, StageUpdateMode};
 use hal_crm::store::keys;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::meter::Meter;
-use hal_crm_tests::{Answer, all_items, call, metered_app, send};
+use hal_crm_tests::{Answer, all_items, assert_links_consistent, call, metered_app, send};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use tokio::task::JoinHandle;
@@ -109,36 +109,8 @@ impl Site {
             .collect()
     }
 
-    /// For every company `contact_count` equals its link items, and no link
-    /// points to a company that does not exist.
     async fn assert_counts_match_links(&self) {
-        let items = self.items().await;
-        let text = |i: &keys::Item, k: &str| {
-            i.get(k)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        let companies: BTreeSet<String> = items
-            .iter()
-            .filter(|i| text(i, "type") == "Company")
-            .map(|i| text(i, "id"))
-            .collect();
-        for link in items.iter().filter(|i| text(i, "type") == "Link") {
-            assert!(
-                companies.contains(&text(link, "company_id")),
-                "orphan link {link:?}"
-            );
-        }
-        for company in items.iter().filter(|i| text(i, "type") == "Company") {
-            let id = text(company, "id");
-            let links = items
-                .iter()
-                .filter(|i| text(i, "type") == "Link" && text(i, "company_id") == id)
-                .count();
-            let count: usize = company["contact_count"].as_n().unwrap().parse().unwrap();
-            assert_eq!(count, links, "company {id}");
-        }
+        assert_links_consistent(&self.app.store).await;
     }
 }
 
@@ -562,15 +534,22 @@ async fn linking_a_real_company_carries_the_placeholders_data_over_and_deletes_i
     );
     assert_eq!(body["active_company_id"], "initech");
     assert_eq!(body["contact"]["placeholder_company_id"], Value::Null);
-    // The contact's other visitor had the placeholder as active company too.
-    let other = site
-        .app
-        .store
-        .get_visitor(&site.project.id, "v-other")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(other.active_company_id.as_deref(), Some("initech"));
+    // The contact's other visitor had the placeholder as active company too:
+    // it is not rewritten, but reads as on the real company and its widget
+    // writes land there.
+    let other = send(
+        site.app,
+        ApiRequest::new("GET", "/api/visitors/{visitor_id}")
+            .path_param("visitor_id", "v-other")
+            .user("owner")
+            .header("X-Project-Id", &site.project.id),
+    )
+    .await;
+    assert_eq!(ok(&other)["active_company_id"], "initech");
+    let deal = site
+        .set_deal(json!({"visitor_id": "v-other", "deal_value": 13000}))
+        .await;
+    assert_eq!(ok(&deal)["company"]["id"], "initech");
     assert!(
         site.app
             .store
@@ -596,14 +575,14 @@ async fn a_placeholder_another_contact_uses_is_unlinked_but_kept() {
         .identify(json!({"visitor_id": "w", "user_id": "u-w", "company": {"id": "globex"}}))
         .await;
     let other_id = ok(&other)["contact"]["id"].as_str().unwrap().to_owned();
-    let link = Link {
-        project_id: site.project.id.clone(),
-        contact_id: other_id,
-        company_id: placeholder_id.clone(),
-        source: LinkSource::Manual,
-        created_at: hal_crm::clock::Timestamp::now(),
-    };
-    site.app.store.link(&link).await.unwrap();
+    links::link(
+        &site.app.store,
+        &site.project.id,
+        &other_id,
+        &placeholder_id,
+    )
+    .await
+    .unwrap();
     ok(&site
         .identify(
             json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech"}}),
@@ -1177,24 +1156,22 @@ async fn placeholder_promotion_racing_a_new_link_deletes_it_only_when_unused() {
         let other = site
             .identify(json!({"visitor_id": "w", "user_id": "u-w", "company": {"id": "globex"}}))
             .await;
-        let link = Link {
-            project_id: site.project.id.clone(),
-            contact_id: ok(&other)["contact"]["id"].as_str().unwrap().to_owned(),
-            company_id: placeholder_id.clone(),
-            source: LinkSource::Manual,
-            created_at: hal_crm::clock::Timestamp::now(),
-        };
+        let other_id = ok(&other)["contact"]["id"].as_str().unwrap().to_owned();
         let promote = site.spawn(
             "/api/widget/identify",
             json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech"}}),
         );
-        let store = site.app.store.clone();
+        let (store, project_id, placeholder) = (
+            site.app.store.clone(),
+            site.project.id.clone(),
+            placeholder_id.clone(),
+        );
         let linking = tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(round * 3)).await;
-            store.link(&link).await
+            links::link(&store, &project_id, &other_id, &placeholder).await
         });
         assert_eq!(promote.await.unwrap().status, 200);
-        let linked = linking.await.unwrap().unwrap();
+        let linked = linking.await.unwrap();
         let placeholder = site
             .app
             .store
@@ -1204,14 +1181,14 @@ async fn placeholder_promotion_racing_a_new_link_deletes_it_only_when_unused() {
         match linked {
             // The other contact's link landed first (placeholder kept) or after
             // the deletion (the link found no company and wrote nothing).
-            hal_crm::store::links::LinkOutcome::Linked => {
+            Ok(true) => {
                 assert_eq!(
                     placeholder.map(|p| p.contact_count),
                     Some(1),
                     "round {round}"
                 )
             }
-            hal_crm::store::links::LinkOutcome::CompanyMissing => {
+            Err(err) if err.code == "company_not_found" => {
                 assert!(placeholder.is_none(), "round {round}")
             }
             other => panic!("unexpected {other:?}"),

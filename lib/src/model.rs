@@ -44,6 +44,13 @@ pub struct Stage {
     pub name: String,
 }
 
+/// A deleted stage and where its companies went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredStage {
+    pub id: String,
+    pub into: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Project {
     pub id: String,
@@ -55,6 +62,12 @@ pub struct Project {
     pub allowed_origins: Vec<String>,
     /// In pipeline order: position = index + 1.
     pub stages: Vec<Stage>,
+    /// Deleted stages, oldest first, each with the stage its companies now
+    /// count as being on (`None`: no stage). Companies are moved off a deleted
+    /// stage after it is retired; until then (and for any a lagging index did
+    /// not show), reads and precedence follow this map.
+    #[serde(default)]
+    pub retired_stages: Vec<RetiredStage>,
     /// Bumped by every write to the stage list or settings; writes are conditional on it.
     pub version: u64,
     pub created_at: Timestamp,
@@ -88,6 +101,10 @@ pub struct Contact {
     /// until a real company is linked; writes that create or promote it are
     /// conditional on this value, so a contact never gets two.
     pub placeholder_company_id: Option<String>,
+    /// Number of link items (companies) of this contact, changed in the same
+    /// transaction as every link and unlink; a delete is conditional on it.
+    #[serde(default)]
+    pub company_count: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -110,6 +127,11 @@ pub struct Company {
     /// Equals the number of link items for this company: changed only in the
     /// same transaction that writes or deletes a link.
     pub contact_count: i64,
+    /// Set when its delete begins: from then on no write adds a link to it
+    /// or changes it (every company update requires this unset), so the
+    /// delete can remove the links it finds and finish.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -128,6 +150,7 @@ impl Contact {
             tags: Vec::new(),
             metadata: Attributes::new(),
             placeholder_company_id: None,
+            company_count: 0,
             created_at: now,
             updated_at: now,
         }
@@ -150,6 +173,7 @@ impl Company {
             enrichment: Attributes::new(),
             is_placeholder: false,
             contact_count: 0,
+            deleting: false,
             created_at: now,
             updated_at: now,
         }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 pub use hal_devserver::apigw;
 
+pub mod faults;
 pub mod meter;
 
 pub fn endpoint() -> String {
@@ -42,16 +43,23 @@ pub async fn fresh_app() -> &'static App {
 /// An app on a fresh table whose DynamoDB calls are recorded by the meter.
 pub async fn metered_app() -> (&'static App, meter::Meter) {
     let meter = meter::Meter::default();
+    (app_with(meter.clone()).await, meter)
+}
+
+/// An app on a fresh table whose client runs `interceptor` on every call.
+pub async fn app_with(
+    interceptor: impl aws_sdk_dynamodb::config::Intercept + 'static,
+) -> &'static App {
     let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
     let config = Store::local_config(&endpoint())
-        .interceptor(meter.clone())
+        .interceptor(interceptor)
         .build();
     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(config), table.as_str());
     schema::create_table(store.client(), &table)
         .await
         .expect("create the test table on DynamoDB Local");
     let cursor_key = CursorKey::new(ulid::Ulid::new().to_string());
-    (Box::leak(Box::new(App::new(store, cursor_key))), meter)
+    Box::leak(Box::new(App::new(store, cursor_key)))
 }
 
 /// A handler's answer: status and parsed JSON body.
@@ -107,6 +115,62 @@ pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
     Answer::of(response)
 }
 
+/// How long a listing through `gsi1` may trail the writes before it: past
+/// DynamoDB's usual index lag and the harness's (`infra/test.sh`), with room
+/// for a loaded machine.
+pub const INDEX_SETTLES: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `probe` until it answers `Some`, for reads of eventually consistent
+/// listings (gsi1): what a client of the API does too. Panics with `what`
+/// after [`INDEX_SETTLES`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + INDEX_SETTLES;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not seen within {INDEX_SETTLES:?}: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A successful listing (eventually consistent: gsi1) once it shows what
+/// `settled` looks for.
+pub async fn listed(
+    app: &'static App,
+    request: impl Fn() -> ApiRequest,
+    settled: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually("a listing catches up", || async {
+        let listed = send(app, request()).await;
+        assert!(listed.status.is_success(), "{:#}", listed.body);
+        settled(&listed.body).then_some(listed.body)
+    })
+    .await
+}
+
+/// Writes a record as a test fixture, straight through the client (for
+/// records no route writes yet, such as a second member of a project).
+pub async fn put_record<R: hal_crm::store::record::Record>(store: &Store, record: &R) {
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(
+            hal_crm::store::record::to_item(record).expect("a record serialises"),
+        ))
+        .send()
+        .await
+        .expect("put a fixture record");
+}
+
 /// Every item of the table, read consistently: for "nothing was written" checks.
 pub async fn all_items(store: &Store) -> Vec<Item> {
     let mut items = Vec::new();
@@ -126,6 +190,47 @@ pub async fn all_items(store: &Store) -> Vec<Item> {
         if start.is_none() {
             return items;
         }
+    }
+}
+
+/// SPEC §8, checked on the whole table (read consistently): every company's
+/// `contact_count` and every contact's `company_count` equal their link
+/// items, and no link points to a company or contact that does not exist.
+pub async fn assert_links_consistent(store: &Store) {
+    let items = all_items(store).await;
+    let text = |i: &Item, k: &str| {
+        i.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let count = |i: &Item, k: &str| -> usize {
+        i.get(k)
+            .and_then(|v| v.as_n().ok())
+            .map_or(0, |n| n.parse().expect("a count"))
+    };
+    let of = |entity: &str| -> Vec<&Item> {
+        items.iter().filter(|i| text(i, "type") == entity).collect()
+    };
+    let links = of("Link");
+    for company in of("Company") {
+        let id = text(company, "id");
+        let rows = links.iter().filter(|l| text(l, "company_id") == id).count();
+        assert_eq!(count(company, "contact_count"), rows, "company {id}");
+    }
+    for contact in of("Contact") {
+        let id = text(contact, "id");
+        let rows = links.iter().filter(|l| text(l, "contact_id") == id).count();
+        assert_eq!(count(contact, "company_count"), rows, "contact {id}");
+    }
+    for link in links {
+        let exists = |entity: &str, field: &str| {
+            of(entity)
+                .iter()
+                .any(|i| text(i, "id") == text(link, field))
+        };
+        assert!(exists("Company", "company_id"), "orphan link {link:?}");
+        assert!(exists("Contact", "contact_id"), "orphan link {link:?}");
     }
 }
 

@@ -5,9 +5,9 @@ use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
 use crate::model::{ApiKey, Scope};
-use crate::store::Store;
 use crate::store::keys;
 use crate::store::write::{ItemWrite, WriteSet};
+use crate::store::{Store, changes};
 use aws_sdk_dynamodb::types::AttributeValue;
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -59,7 +59,12 @@ pub async fn create_with_secret(
         created_by: created_by.to_owned(),
         created_at: Timestamp::now(),
     };
-    store.create(&key).await?;
+    let mut writes = WriteSet::default();
+    writes.push((), changes::create(&key)?);
+    store
+        .commit(writes)
+        .await?
+        .map_err(|_| ApiError::internal("API key hash collision"))?;
     Ok(key)
 }
 

@@ -1,15 +1,17 @@
 //! Companies managed directly (account routes): create and update write the
 //! company's own fields only, stage changes are exact; delete removes the
-//! company's links but no contact.
+//! company's links but no contact. Visitors whose active company it was are
+//! not rewritten: an active company that is no longer linked reads as none.
 
 use crate::clock::Timestamp;
+use crate::domain::cascade::Cascade;
 use crate::domain::{self, stages};
 use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
-use crate::model::{Company, Contact, Project};
+use crate::model::{Company, Contact, Link, Project};
 use crate::store::keys;
 use crate::store::write::{ItemWrite, WriteSet};
-use crate::store::{Store, StoreError, changes};
+use crate::store::{Store, changes};
 use crate::validate::{self, AttributesPatch};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -65,9 +67,6 @@ impl Fields {
     }
 }
 
-/// Transactions hold at most this many items.
-const MAX_TRANSACTION_ITEMS: usize = 100;
-
 pub fn not_found() -> ApiError {
     ApiError::not_found("company_not_found", "no such company")
 }
@@ -83,13 +82,14 @@ pub async fn create(
     let name = fields.name.clone().unwrap_or_else(|| id.clone());
     let mut company = Company::new(&project.id, &id, &name, Timestamp::now());
     fields.apply(project, &mut company)?;
-    match store.create_company(&company).await {
+    let mut writes = WriteSet::default();
+    writes.push((), changes::create(&company)?);
+    match store.commit(writes).await? {
         Ok(()) => Ok(company),
-        Err(StoreError::ConditionFailed) => Err(ApiError::conflict(
+        Err(_) => Err(ApiError::conflict(
             "company_exists",
             "a company with this id exists",
         )),
-        Err(err) => Err(err.into()),
     }
 }
 
@@ -102,7 +102,7 @@ pub async fn update(
 ) -> Result<Company, ApiError> {
     domain::until_committed(|| async {
         let old = store
-            .read_company(&project.id, id)
+            .get_company(&project.id, id)
             .await?
             .ok_or_else(not_found)?;
         let mut new = old.clone();
@@ -115,82 +115,82 @@ pub async fn update(
     .await
 }
 
-/// Deletes a company and its links (no contact). Contacts whose placeholder it
-/// was, and visitors whose active company it was, drop the reference with
-/// their link. Links go in batches that lower the count by what they remove;
-/// the last batch deletes the company only while its count equals the links
-/// that batch removes, so a link added meanwhile is never orphaned.
+/// Deletes a company and its links (no contact); contacts whose placeholder
+/// it was drop the reference with their link.
+///
+/// First the company is marked `deleting`: every company update requires
+/// that unset, so from then on no link is added to it. Then the index says
+/// which contacts to look at, and their link items, read by key, say which
+/// links exist. The links go in transactions within DynamoDB's limit
+/// (`domain::cascade`), the company last, only while its `contact_count`
+/// equals the links that last transaction removes: a link the index did not
+/// show yet refuses it, and the attempt runs again on the links left, until
+/// the index has caught up. (A delete cut short leaves the company marked;
+/// repeating the `DELETE` finishes it.)
 pub async fn delete(store: &Store, project_id: &str, id: &str) -> Result<(), ApiError> {
     domain::until_committed(|| async {
-        store
-            .read_company(project_id, id)
+        let company = store
+            .get_company(project_id, id)
             .await?
             .ok_or_else(not_found)?;
-        let contact_ids = store.company_contact_ids(project_id, id).await?;
-        let contacts: Vec<Contact> = store
-            .get_many(
-                contact_ids
+        if !company.deleting {
+            let mut mark = ItemWrite::update(keys::company(project_id, id).key);
+            mark.set("deleting", AttributeValue::Bool(true));
+            let mut writes = WriteSet::default();
+            writes.push((), mark);
+            store.commit(writes).await?.map_err(|_| not_found())?;
+        }
+        let candidates = store.company_contact_ids(project_id, id).await?;
+        let mut found = store
+            .fetch(
+                candidates
                     .iter()
-                    .map(|c| keys::contact(project_id, c).key)
+                    .flat_map(|c| {
+                        [
+                            keys::link(project_id, c, id).key,
+                            keys::contact(project_id, c).key,
+                        ]
+                    })
                     .collect(),
             )
             .await?;
+        let mut linked: Vec<Contact> = Vec::new();
+        for contact_id in &candidates {
+            let link: Option<Link> = found.take(&keys::link(project_id, contact_id, id).key)?;
+            let contact: Option<Contact> =
+                found.take(&keys::contact(project_id, contact_id).key)?;
+            if let (Some(_), Some(contact)) = (link, contact) {
+                linked.push(contact);
+            }
+        }
+        if linked.is_empty() && company.contact_count > 0 {
+            // The index has not shown its links yet: wait for it.
+            return Ok(None);
+        }
         let id_value = || AttributeValue::S(id.to_owned());
-        let mut groups: Vec<Vec<ItemWrite>> = Vec::new();
-        for contact in &contacts {
-            let mut group = vec![ItemWrite::delete(
-                keys::link(project_id, &contact.id, id).key,
-            )];
-            if contact.placeholder_company_id.as_deref() == Some(id) {
-                let mut write = ItemWrite::update(keys::contact(project_id, &contact.id).key);
-                write
-                    .remove("placeholder_company_id")
-                    .require_equals("placeholder_company_id", id_value());
-                group.push(write);
-            }
-            for visitor in store.contact_visitors(project_id, &contact.id).await? {
-                if visitor.active_company_id.as_deref() == Some(id) {
-                    let mut write =
-                        ItemWrite::update(keys::visitor(project_id, &visitor.visitor_id, None).key);
-                    write
-                        .remove("active_company_id")
-                        .require_equals("active_company_id", id_value());
-                    group.push(write);
+        let links = linked
+            .iter()
+            .map(|contact| {
+                let mut update = ItemWrite::update(keys::contact(project_id, &contact.id).key);
+                update.add("company_count", -1);
+                if contact.placeholder_company_id.as_deref() == Some(id) {
+                    update
+                        .remove("placeholder_company_id")
+                        .require_equals("placeholder_company_id", id_value());
                 }
-            }
-            groups.push(group);
-        }
-        let company_key = keys::company(project_id, id).key;
-        let mut batches: Vec<(WriteSet<usize>, i64)> = vec![(WriteSet::default(), 0)];
-        for group in groups {
-            let (batch, _) = batches.last().expect("one batch at least");
-            // One item of each transaction is kept for the company itself.
-            if batch.len() + group.len() >= MAX_TRANSACTION_ITEMS {
-                batches.push((WriteSet::default(), 0));
-            }
-            let (batch, links) = batches.last_mut().expect("one batch at least");
-            for write in group {
-                batch.push(batch.len(), write);
-            }
-            *links += 1;
-        }
-        let last = batches.len() - 1;
-        for (index, (mut batch, links)) in batches.into_iter().enumerate() {
-            let company = if index == last {
-                let mut delete = ItemWrite::delete(company_key.clone());
-                delete.require_equals("contact_count", AttributeValue::N(links.to_string()));
-                delete
-            } else {
-                let mut update = ItemWrite::update(company_key.clone());
-                update.add("contact_count", -links);
-                update
-            };
-            batch.push(batch.len(), company);
-            if store.commit(batch).await?.is_err() {
-                return Ok(None);
-            }
-        }
-        Ok(Some(()))
+                vec![
+                    ItemWrite::delete(keys::link(project_id, &contact.id, id).key),
+                    update,
+                ]
+            })
+            .collect();
+        let cascade = Cascade {
+            record: keys::company(project_id, id).key,
+            counter: "contact_count",
+            links,
+            with_record: Vec::new(),
+        };
+        Ok(cascade.run(store).await?.then_some(()))
     })
     .await
 }

@@ -1,10 +1,13 @@
 //! Contacts managed directly (account and v1 routes): create and update write
 //! the contact's own fields only; email and user_id stay unique through claim
-//! items changed in the same transaction; delete unlinks visitors and
-//! companies but deletes no company.
+//! items changed in the same transaction; delete removes its links (the
+//! companies' counts with them) and claims but deletes no company. Visitors
+//! are not rewritten: a visitor whose contact is gone reads as unidentified
+//! (`domain::visitors`), so the delete stays bounded by the links.
 
 use crate::clock::Timestamp;
 use crate::domain;
+use crate::domain::cascade::Cascade;
 use crate::error::ApiError;
 use crate::model::{Claim, ClaimKind, Contact};
 use crate::store::contacts::CreateContact;
@@ -91,18 +94,14 @@ pub async fn update(
 ) -> Result<Contact, ApiError> {
     domain::until_committed(|| async {
         let old = store
-            .read_contact(project_id, contact_id)
+            .get_contact(project_id, contact_id)
             .await?
             .ok_or_else(not_found)?;
         let mut new = old.clone();
         fields.apply(&mut new)?;
         new.updated_at = Timestamp::now();
-        let mut contact_write = changes::contact(&old, &new)?;
-        contact_write
-            .require_unchanged("email", old.email.as_deref())
-            .require_unchanged("user_id", old.user_id.as_deref());
         let mut writes = WriteSet::default();
-        writes.push(Tag::Contact, contact_write);
+        writes.push(Tag::Contact, changes::contact(&old, &new)?);
         for (kind, before, after) in [
             (ClaimKind::Email, &old.email, &new.email),
             (ClaimKind::UserId, &old.user_id, &new.user_id),
@@ -151,81 +150,42 @@ fn release(project_id: &str, kind: ClaimKind, value: &str, contact_id: &str) -> 
     write
 }
 
-/// Transactions hold at most this many items.
-const MAX_TRANSACTION_ITEMS: usize = 100;
-
-/// Deletes a contact: its claims, its links (each company's count with it) and
-/// its visitors' link to it; no company. Up to 100 items this is one
-/// transaction; beyond, links and visitors go first in atomic batches and the
-/// contact last, so every state in between keeps counts equal to links.
+/// Deletes a contact: its links (each company's count with it), then the
+/// contact and its claims (the email and user_id are free again), in
+/// transactions within DynamoDB's limit (`domain::cascade`). No company is
+/// deleted, a placeholder included.
 pub async fn delete(store: &Store, project_id: &str, contact_id: &str) -> Result<(), ApiError> {
     domain::until_committed(|| async {
         let (contact, links) = store
             .get_contact_with_links(project_id, contact_id)
             .await?
             .ok_or_else(not_found)?;
-        let visitors = store.contact_visitors(project_id, contact_id).await?;
-        let mut groups: Vec<Vec<ItemWrite>> = Vec::new();
-        for link in &links {
-            let mut company = ItemWrite::update(keys::company(project_id, &link.company_id).key);
-            company.add("contact_count", -1);
-            groups.push(vec![
-                ItemWrite::delete(keys::link(project_id, contact_id, &link.company_id).key),
-                company,
-            ]);
-        }
-        for visitor in visitors
+        let links = links
             .iter()
-            .filter(|v| v.contact_id.as_deref() == Some(contact_id))
-        {
-            let mut write =
-                ItemWrite::update(keys::visitor(project_id, &visitor.visitor_id, None).key);
-            write
-                .remove("contact_id")
-                .remove("active_company_id")
-                .remove(keys::GSI1_PK)
-                .remove(keys::GSI1_SK)
-                .require_equals("contact_id", AttributeValue::S(contact_id.to_owned()));
-            groups.push(vec![write]);
-        }
-        let mut last = vec![ItemWrite::delete(keys::contact(project_id, contact_id).key)];
+            .map(|link| {
+                let mut company =
+                    ItemWrite::update(keys::company(project_id, &link.company_id).key);
+                company.add("contact_count", -1);
+                vec![
+                    ItemWrite::delete(keys::link(project_id, contact_id, &link.company_id).key),
+                    company,
+                ]
+            })
+            .collect();
+        let mut with_record = Vec::new();
         if let Some(email) = &contact.email {
-            last.push(release(project_id, ClaimKind::Email, email, contact_id));
+            with_record.push(release(project_id, ClaimKind::Email, email, contact_id));
         }
         if let Some(user_id) = &contact.user_id {
-            last.push(release(project_id, ClaimKind::UserId, user_id, contact_id));
+            with_record.push(release(project_id, ClaimKind::UserId, user_id, contact_id));
         }
-        groups.push(last);
-        Ok(commit_in_batches(store, groups).await?.then_some(()))
+        let cascade = Cascade {
+            record: keys::contact(project_id, contact_id).key,
+            counter: "company_count",
+            links,
+            with_record,
+        };
+        Ok(cascade.run(store).await?.then_some(()))
     })
     .await
-}
-
-/// Commits groups of writes, each group atomic, as few transactions as fit,
-/// keeping the last group in the last transaction. `false` when one was
-/// refused (the ones before it stay applied; each left a consistent state).
-pub(crate) async fn commit_in_batches(
-    store: &Store,
-    groups: Vec<Vec<ItemWrite>>,
-) -> Result<bool, crate::store::StoreError> {
-    let mut batch: WriteSet<usize> = WriteSet::default();
-    let mut count = 0;
-    let total = groups.len();
-    for (index, group) in groups.into_iter().enumerate() {
-        let is_last = index + 1 == total;
-        if count + group.len() > MAX_TRANSACTION_ITEMS && !batch.is_empty() {
-            if store.commit(std::mem::take(&mut batch)).await?.is_err() {
-                return Ok(false);
-            }
-            count = 0;
-        }
-        for write in group {
-            batch.push(count, write);
-            count += 1;
-        }
-        if is_last && store.commit(std::mem::take(&mut batch)).await?.is_err() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }

@@ -25,6 +25,7 @@ use crate::store::keys;
 use crate::store::write::{ItemWrite, WriteSet};
 use crate::store::{Store, changes};
 use crate::validate::{self, AttributesPatch};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -118,7 +119,6 @@ enum Tag {
     Company(usize),
     Link(usize),
     PlaceholderLink,
-    OtherVisitor(usize),
 }
 
 /// A company this call changes: old and new state, links added or removed.
@@ -156,7 +156,7 @@ impl CompanyChange {
             return Ok(changes::create(&new)?);
         };
         if self.delete {
-            return Ok(placeholder::retire(old, true));
+            return Ok(placeholder::retire(old, true)?);
         }
         let mut write = changes::company(old, &self.new)?;
         if self.count_delta != 0 {
@@ -317,7 +317,9 @@ async fn attempt_once(
             .map(|c| c.contact_id.clone())
             .filter(|id| loaded.contains_key(id))
     };
+    // A visitor whose contact was deleted counts as not linked.
     let linked = linked_id.as_ref().and_then(|id| loaded.get(id));
+    let linked_id = linked.map(|(contact, _)| contact.id.clone());
     let resolution = match linked {
         Some((contact, _)) if compatible(contact, email, user_id) => {
             Resolution::Existing(contact.id.clone())
@@ -354,24 +356,18 @@ async fn attempt_once(
     }
     let to_link = plan.not_linked(&named);
 
-    // Round 3: linked companies not read yet (for the response and placeholder
-    // promotion), and on promotion the contact's other visitors.
+    // Round 3: linked companies not read yet (for the response and
+    // placeholder promotion).
     let wanted = plan.unread(&to_link, &known);
     let promoting = plan.placeholder_link().is_some() && plan.real_links_after(&to_link) > 0;
-    let (mut fetched, other_visitors) = tokio::try_join!(
-        store.fetch(
+    let mut fetched = store
+        .fetch(
             wanted
                 .iter()
                 .map(|id| keys::company(project_id, id).key)
-                .collect()
-        ),
-        async {
-            match (&plan.old_contact, promoting) {
-                (Some(c), true) => store.contact_visitors(project_id, &c.id).await,
-                _ => Ok(Vec::new()),
-            }
-        }
-    )?;
+                .collect(),
+        )
+        .await?;
     for id in &wanted {
         if let Some(company) = fetched.take::<Company>(&keys::company(project_id, id).key)? {
             known.insert(id.clone(), company);
@@ -382,9 +378,10 @@ async fn attempt_once(
     if plan.real_links_after(&to_link) == 0 && plan.placeholder_link().is_none() {
         plan.give_placeholder();
     } else if promoting {
-        plan.promote(primary_id, &to_link, &known, &other_visitors)?;
+        plan.promote(primary_id, &to_link, &known)?;
     }
     plan.set_visitor_context(primary_id);
+    plan.count_links();
     if !commit(store, plan.transaction(&session)?).await? {
         return Ok(None);
     }
@@ -443,8 +440,6 @@ struct Plan<'r> {
     stage: Option<StageOutcome>,
     new_links: Vec<Link>,
     removed_link: Option<Link>,
-    /// The contact's other visitors whose active company was the placeholder.
-    moved_visitors: Vec<Visitor>,
     created_placeholder: bool,
 }
 
@@ -482,7 +477,6 @@ impl<'r> Plan<'r> {
             stage: None,
             new_links: Vec::new(),
             removed_link: None,
-            moved_visitors: Vec::new(),
             created_placeholder: false,
         }
     }
@@ -697,14 +691,15 @@ impl<'r> Plan<'r> {
 
     /// A real company is linked: the placeholder's data moves to the primary
     /// real company, and the placeholder is unlinked and, when no other
-    /// contact uses it, deleted in the same transaction. Visitors whose
-    /// active company was the placeholder move to the real one.
+    /// contact uses it, deleted in the same transaction (conditional on the
+    /// placeholder as read). This visitor's active company moves to the real
+    /// one; the contact's other visitors are not rewritten (the fan-out would
+    /// be unbounded): an active company no longer linked reads as none.
     fn promote(
         &mut self,
         primary_id: Option<&str>,
         to_link: &[String],
         known: &BTreeMap<String, Company>,
-        other_visitors: &[Visitor],
     ) -> Result<(), ApiError> {
         let link = self
             .placeholder_link()
@@ -727,6 +722,7 @@ impl<'r> Plan<'r> {
                 let real = &mut self.companies[real_index];
                 real.carried = placeholder::carry_over(placeholder, &mut real.new);
                 validate::check_limits("company.metadata", &real.new.metadata)?;
+                validate::check_limits("company.enrichment", &real.new.enrichment)?;
             }
             self.companies.push(CompanyChange {
                 old: Some(placeholder.clone()),
@@ -740,16 +736,6 @@ impl<'r> Plan<'r> {
                 stage_from: None,
                 carried: Vec::new(),
             });
-            for other in other_visitors {
-                if other.visitor_id != self.visitor.visitor_id
-                    && other.active_company_id.as_deref() == Some(&link.company_id)
-                {
-                    let mut moved = other.clone();
-                    moved.active_company_id = Some(real_id.clone());
-                    moved.updated_at = self.now;
-                    self.moved_visitors.push(moved);
-                }
-            }
             if self.visitor.active_company_id.as_deref() == Some(&link.company_id) {
                 self.visitor.active_company_id = Some(real_id);
             }
@@ -760,9 +746,18 @@ impl<'r> Plan<'r> {
     }
 
     /// The visitor is linked to the contact; its active company is
-    /// `company.id` (a relinked visitor's old one belonged to the old contact).
+    /// `company.id`, else the one it had if the contact is still linked to it
+    /// (a relinked visitor's belonged to the old contact; a deleted or
+    /// promoted one is gone), else the placeholder.
     fn set_visitor_context(&mut self, primary_id: Option<&str>) {
-        if self.relinked {
+        let linked_after = self.linked_after();
+        if self.relinked
+            || self
+                .visitor
+                .active_company_id
+                .as_ref()
+                .is_some_and(|id| !linked_after.contains(id))
+        {
             self.visitor.active_company_id = None;
         }
         self.visitor.contact_id = Some(self.contact.id.clone());
@@ -775,6 +770,30 @@ impl<'r> Plan<'r> {
         }
     }
 
+    /// The contact's companies once this call's links and unlink are made.
+    fn linked_after(&self) -> BTreeSet<String> {
+        let unlinked = self.removed_link.as_ref().map(|l| l.company_id.as_str());
+        self.links
+            .iter()
+            .chain(&self.new_links)
+            .map(|l| l.company_id.as_str())
+            .filter(|id| Some(*id) != unlinked)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Links added minus the one removed: the change of `company_count`.
+    fn count_delta(&self) -> i64 {
+        let added = i64::try_from(self.new_links.len()).unwrap_or(i64::MAX);
+        added - i64::from(self.removed_link.is_some())
+    }
+
+    /// The contact's `company_count` after this call's links and unlink.
+    fn count_links(&mut self) {
+        let read = self.old_contact.as_ref().map_or(0, |c| c.company_count);
+        self.contact.company_count = read + self.count_delta();
+    }
+
     /// The differences as one transaction, with conditions asserting what was read.
     fn transaction(&self, session: &widget::Session) -> Result<WriteSet<Tag>, ApiError> {
         let mut writes = WriteSet::default();
@@ -782,28 +801,35 @@ impl<'r> Plan<'r> {
             writes.push(*tag, changes::create(claim)?);
         }
         writes.push(Tag::Visitor, session.visitor_write(&self.visitor)?);
-        let mut contact_write = match &self.old_contact {
+        let links_change = !self.new_links.is_empty() || self.removed_link.is_some();
+        let contact_write = match &self.old_contact {
             None => changes::create(&self.contact)?,
             Some(old) => {
                 let mut write = changes::contact(old, &self.contact)?;
+                if self.count_delta() != 0 {
+                    write.add("company_count", self.count_delta());
+                }
+                if write.is_noop() && links_change {
+                    // Links only (one in, one out): the contact must still
+                    // exist, as read.
+                    write = ItemWrite::check_exists(write.key().clone());
+                }
+                // Which placeholder it holds, and for a placeholder given or
+                // promoted whether it has a company at all, were decided on
+                // the links read: they must not have changed.
                 write.require_unchanged(
                     "placeholder_company_id",
                     old.placeholder_company_id.as_deref(),
                 );
+                if self.created_placeholder || self.removed_link.is_some() {
+                    write.require_equals(
+                        "company_count",
+                        AttributeValue::N(old.company_count.to_string()),
+                    );
+                }
                 write
             }
         };
-        let links_change = !self.new_links.is_empty() || self.removed_link.is_some();
-        if contact_write.is_noop() && links_change {
-            // Links only: the contact must still exist, holding the placeholder read.
-            contact_write =
-                ItemWrite::check_exists(keys::contact(self.project_id, &self.contact.id).key);
-            let held = self
-                .old_contact
-                .as_ref()
-                .and_then(|c| c.placeholder_company_id.as_deref());
-            contact_write.require_unchanged("placeholder_company_id", held);
-        }
         writes.push(Tag::Contact, contact_write);
         for (index, change) in self.companies.iter().enumerate() {
             writes.push(Tag::Company(index), change.write()?);
@@ -811,22 +837,9 @@ impl<'r> Plan<'r> {
         for (index, link) in self.new_links.iter().enumerate() {
             writes.push(Tag::Link(index), changes::create(link)?);
         }
-        let unlinked = self.removed_link.as_ref();
-        if let Some(link) = unlinked {
+        if let Some(link) = &self.removed_link {
             let key = keys::link(self.project_id, &link.contact_id, &link.company_id).key;
             writes.push(Tag::PlaceholderLink, ItemWrite::delete(key));
-        }
-        for (index, other) in self.moved_visitors.iter().enumerate() {
-            let mut write =
-                ItemWrite::update(keys::visitor(self.project_id, &other.visitor_id, None).key);
-            write
-                .set_text(
-                    "active_company_id",
-                    other.active_company_id.clone().unwrap_or_default(),
-                )
-                .set_text("updated_at", self.now.to_string())
-                .require_unchanged("active_company_id", unlinked.map(|l| l.company_id.as_str()));
-            writes.push(Tag::OtherVisitor(index), write);
         }
         Ok(writes)
     }

@@ -2,6 +2,7 @@
 //! independent of how it was called.
 
 pub mod api_keys;
+mod cascade;
 pub mod companies;
 pub mod contacts;
 pub mod conversations;
@@ -20,8 +21,11 @@ use crate::error::ApiError;
 use crate::store::{StoreError, backoff};
 use std::future::Future;
 
-/// Attempts before a hot spot is reported as `429 contention`.
-const MAX_ATTEMPTS: u32 = 8;
+/// Attempts before a hot spot is reported as `429 contention`: with the
+/// jittered backoff, about 3 s of re-reading, enough for a delete to wait out
+/// the index's lag and for writes to a company being deleted to wait for it
+/// to be gone. (Issue 11 bounds every request by its invocation's deadline.)
+const MAX_ATTEMPTS: u32 = 12;
 
 /// Runs an optimistic attempt until it commits. An attempt answers `Ok(None)`
 /// when a concurrent write refused its commit (nothing was written); it then

@@ -7,11 +7,11 @@ use crate::clock::Timestamp;
 use crate::domain::{self, stages};
 use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
-use crate::model::{Company, Project, Stage, StageUpdateMode};
+use crate::model::{Company, Project, RetiredStage, Stage, StageUpdateMode};
+use crate::store::Store;
 use crate::store::keys;
 use crate::store::lists::Source;
 use crate::store::write::{ItemWrite, WriteSet};
-use crate::store::{Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::StatusCode;
 use serde_json::json;
@@ -27,17 +27,16 @@ async fn change_project<T>(
 ) -> Result<(Project, T), ApiError> {
     domain::until_committed(|| async {
         let mut project = store
-            .read_project(project_id)
+            .get_project(project_id)
             .await?
             .ok_or_else(|| ApiError::not_found("project_not_found", "no such project"))?;
         let outcome = change(&mut project)?;
         project.version += 1;
         project.updated_at = Timestamp::now();
-        match store.save_project(&project).await {
-            Ok(()) => Ok(Some((project, outcome))),
-            Err(StoreError::ConditionFailed) => Ok(None),
-            Err(err) => Err(err.into()),
-        }
+        Ok(store
+            .save_project(&project)
+            .await?
+            .then_some((project, outcome)))
     })
     .await
 }
@@ -202,8 +201,13 @@ pub async fn reorder_stages(
 }
 
 /// Deletes a stage. Companies on it make this `409 stage_in_use` unless
-/// `reassign_to` names another stage: they move there first (each
-/// conditional on still being on the old stage), then the stage goes.
+/// `reassign_to` names another stage. The deletion itself is one project
+/// write: the stage leaves the pipeline and is remembered in
+/// `retired_stages` with where its companies go, so from that moment every
+/// read and every precedence condition treats a company on it as being on
+/// `reassign_to`, whatever is still in flight. Then the companies found on it
+/// are moved there (each conditional on still being on it); a company the
+/// index did not show yet keeps counting as moved.
 pub async fn delete_stage(
     store: &Store,
     project: &Project,
@@ -223,9 +227,13 @@ pub async fn delete_stage(
             Some(target.stage.id.clone())
         }
     };
-    let on_stage = companies_on_stage(store, &project.id, stage_id).await?;
-    match (&target, on_stage.is_empty()) {
-        (None, false) => {
+    if target.is_none() {
+        let on_stage = companies_on(store, &project.id, |c| {
+            stages::effective(project, c.stage_id.as_deref())
+                .is_some_and(|t| t.stage.id == stage_id)
+        })
+        .await?;
+        if !on_stage.is_empty() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "stage_in_use",
@@ -233,43 +241,76 @@ pub async fn delete_stage(
             )
             .with_details(json!({ "companies": on_stage.len() })));
         }
-        (Some(target), _) => {
-            for company in &on_stage {
-                let mut write = ItemWrite::update(keys::company(&project.id, &company.id).key);
-                write
-                    .set_text("stage_id", target.clone())
-                    .set_text("updated_at", Timestamp::now().to_string())
-                    .require_equals("stage_id", AttributeValue::S(stage_id.to_owned()));
-                let mut writes = WriteSet::default();
-                writes.push((), write);
-                // Refused: the company left the stage meanwhile; nothing to move.
-                let _ = store.commit(writes).await?;
-            }
-        }
-        (None, true) => {}
     }
-    change_project(store, &project.id, |project| {
+    let (_, dropped) = change_project(store, &project.id, |project| {
+        if !project.stages.iter().any(|s| s.id == stage_id) {
+            return Err(stage_not_found());
+        }
+        if let Some(target) = &target
+            && !project.stages.iter().any(|s| s.id == *target)
+        {
+            return Err(stages::unknown(project));
+        }
         project.stages.retain(|s| s.id != stage_id);
-        Ok(())
+        project.retired_stages.push(RetiredStage {
+            id: stage_id.to_owned(),
+            into: target.clone(),
+        });
+        // The oldest retirement goes once its companies were long since moved
+        // (below, when it was deleted); kept within the bound conditions need.
+        let excess = project
+            .retired_stages
+            .len()
+            .saturating_sub(stages::MAX_RETIRED_STAGES);
+        Ok(project.retired_stages.drain(..excess).collect::<Vec<_>>())
     })
     .await?;
+    move_companies(store, &project.id, stage_id, target.as_deref()).await?;
+    for old in dropped {
+        move_companies(store, &project.id, &old.id, old.into.as_deref()).await?;
+    }
     Ok(())
 }
 
-/// Every company on a stage (a walk over the project's companies).
-async fn companies_on_stage(
+/// Moves every company the index shows on `from` to `into` (or to no
+/// stage), each only while it is still on `from`.
+async fn move_companies(
     store: &Store,
     project_id: &str,
-    stage_id: &str,
+    from: &str,
+    into: Option<&str>,
+) -> Result<(), ApiError> {
+    let on_from = |c: &Company| c.stage_id.as_deref() == Some(from);
+    for company in companies_on(store, project_id, on_from).await? {
+        let mut write = ItemWrite::update(keys::company(project_id, &company.id).key);
+        match into {
+            Some(into) => write.set_text("stage_id", into),
+            None => write.remove("stage_id"),
+        };
+        write
+            .set_text("updated_at", Timestamp::now().to_string())
+            .require_equals("stage_id", AttributeValue::S(from.to_owned()));
+        let mut writes = WriteSet::default();
+        writes.push((), write);
+        // Refused: the company left the stage meanwhile; nothing to move.
+        let _ = store.commit(writes).await?;
+    }
+    Ok(())
+}
+
+/// Every company that `keep`s (a walk over the project's companies; the
+/// index may lag, the records read are current).
+async fn companies_on(
+    store: &Store,
+    project_id: &str,
+    keep: impl Fn(&Company) -> bool,
 ) -> Result<Vec<Company>, ApiError> {
     let source = Source::Index(keys::project_companies(project_id));
     let mut found = Vec::new();
     let mut start = None;
     loop {
         let page = store
-            .filtered_page::<Company>(&source, 100, start, false, |c| {
-                c.stage_id.as_deref() == Some(stage_id)
-            })
+            .filtered_page::<Company>(&source, 100, start, false, &keep)
             .await?;
         found.extend(page.items);
         start = page.last_key;

@@ -6,7 +6,9 @@
 use crate::clock::Timestamp;
 use crate::ids::{IdKind, new_id};
 use crate::model::{Company, Contact};
+use crate::store::StoreError;
 use crate::store::keys;
+use crate::store::record::attribute;
 use crate::store::write::ItemWrite;
 use crate::validate;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -73,48 +75,64 @@ pub fn new_for(contact: &Contact, now: Timestamp) -> Company {
     }
 }
 
-/// The write that takes one contact off a placeholder: delete it when that
-/// contact was its only one — conditional on the count read, so a contact
-/// linked meanwhile keeps it — else count one contact fewer.
-pub fn retire(placeholder: &Company, deleting: bool) -> ItemWrite {
+/// The write that takes one contact off a placeholder, conditional on the
+/// placeholder as read: its count (a contact linked meanwhile keeps it, and
+/// one unlinked meanwhile changes whether it goes) and, when it is deleted,
+/// every field carried over to the real company, so a write to the
+/// placeholder after the read refuses the promotion instead of being lost.
+pub fn retire(placeholder: &Company, deleting: bool) -> Result<ItemWrite, StoreError> {
     let key = keys::company(&placeholder.project_id, &placeholder.id).key;
-    if deleting {
-        let mut write = ItemWrite::delete(key);
-        write
-            .require_equals("is_placeholder", AttributeValue::Bool(true))
-            .require_equals(
-                "contact_count",
-                AttributeValue::N(placeholder.contact_count.to_string()),
-            );
-        write
-    } else {
+    let count = AttributeValue::N(placeholder.contact_count.to_string());
+    if !deleting {
         let mut write = ItemWrite::update(key);
-        write.add("contact_count", -1);
         write
+            .add("contact_count", -1)
+            .require_equals("contact_count", count);
+        return Ok(write);
     }
+    let mut write = ItemWrite::delete(key);
+    write
+        .require_equals("is_placeholder", AttributeValue::Bool(true))
+        .require_equals("contact_count", count);
+    write
+        .require_same("stage_id", attribute(&placeholder.stage_id)?)
+        .require_same("deal_value", attribute(&placeholder.deal_value)?)
+        .require_same("notes", attribute(&placeholder.notes)?)
+        .require_same("domain", attribute(&placeholder.domain)?)
+        .require_same("industry", attribute(&placeholder.industry)?)
+        .require_same("metadata", attribute(&placeholder.metadata)?)
+        .require_same("enrichment", attribute(&placeholder.enrichment)?);
+    Ok(write)
 }
 
-/// Copies the placeholder's stage, deal value, notes and metadata into `real`
-/// where `real` has none. Returns the fields copied, which the write then
-/// requires to still be unset.
+/// Copies the placeholder's stage, deal value, notes, domain and industry
+/// into `real` where `real` has none, and the metadata and enrichment entries
+/// `real` lacks. Returns the scalar fields copied, which the write then
+/// requires to still be unset (the maps are conditioned as a whole by the
+/// record diff).
 pub fn carry_over(placeholder: &Company, real: &mut Company) -> Vec<&'static str> {
     let mut copied = Vec::new();
-    if real.stage_id.is_none() && placeholder.stage_id.is_some() {
-        real.stage_id = placeholder.stage_id.clone();
-        copied.push("stage_id");
-    }
+    let mut carry = |field: &'static str, to: &mut Option<String>, from: &Option<String>| {
+        if to.is_none() && from.is_some() {
+            to.clone_from(from);
+            copied.push(field);
+        }
+    };
+    carry("stage_id", &mut real.stage_id, &placeholder.stage_id);
+    carry("notes", &mut real.notes, &placeholder.notes);
+    carry("domain", &mut real.domain, &placeholder.domain);
+    carry("industry", &mut real.industry, &placeholder.industry);
     if real.deal_value.is_none() && placeholder.deal_value.is_some() {
         real.deal_value = placeholder.deal_value;
         copied.push("deal_value");
     }
-    if real.notes.is_none() && placeholder.notes.is_some() {
-        real.notes = placeholder.notes.clone();
-        copied.push("notes");
-    }
-    for (key, value) in &placeholder.metadata {
-        real.metadata
-            .entry(key.clone())
-            .or_insert_with(|| value.clone());
+    for (from, to) in [
+        (&placeholder.metadata, &mut real.metadata),
+        (&placeholder.enrichment, &mut real.enrichment),
+    ] {
+        for (key, value) in from {
+            to.entry(key.clone()).or_insert_with(|| value.clone());
+        }
     }
     copied
 }
@@ -137,6 +155,7 @@ mod tests {
             tags: vec![],
             metadata: Default::default(),
             placeholder_company_id: None,
+            company_count: 0,
             created_at: now,
             updated_at: now,
         }

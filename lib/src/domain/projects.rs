@@ -32,6 +32,7 @@ pub async fn create(
                 name: (*name).to_owned(),
             })
             .collect(),
+        retired_stages: Vec::new(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -42,7 +43,9 @@ pub async fn create(
         role: Role::Owner,
         created_at: now,
     };
-    store.create_project(&project, &member).await?;
+    if !store.create_project(&project, &member).await? {
+        return Err(ApiError::internal("project id collision"));
+    }
     Ok((project, member))
 }
 

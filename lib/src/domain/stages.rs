@@ -1,9 +1,16 @@
 //! Stage lookup and precedence. A company stores its stage's id; the order
 //! lives in the project, so precedence is computed from the project's current
-//! order at write time and reordering stages rewrites no company.
+//! order at write time and reordering stages rewrites no company. A deleted
+//! stage's id stays meaningful: the project's `retired_stages` says which
+//! stage its companies now count as being on, so a company a stage deletion
+//! did not move (yet) is never stranded on an id the pipeline lacks.
 
 use crate::error::ApiError;
 use crate::model::{Project, Stage, StageUpdateMode};
+
+/// Deleted stages a project remembers (with the stages a pipeline may have,
+/// this keeps a precedence condition within DynamoDB's 100 `IN` operands).
+pub const MAX_RETIRED_STAGES: usize = 50;
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
@@ -41,22 +48,46 @@ pub fn unknown(project: &Project) -> ApiError {
     .with_details(json!({ "valid": valid }))
 }
 
-pub fn name_of<'p>(project: &'p Project, stage_id: Option<&str>) -> Option<&'p str> {
-    let id = stage_id?;
-    project
-        .stages
-        .iter()
-        .find(|s| s.id == id)
-        .map(|s| s.name.as_str())
+/// The stage a stored `stage_id` stands for: itself while it is in the
+/// pipeline, else where its retirement sent its companies (`None`: no stage).
+pub fn effective<'p>(project: &'p Project, stage_id: Option<&str>) -> Option<Target<'p>> {
+    let mut id = stage_id?;
+    // Each retirement points at a stage that was active then, so the chain is
+    // at most as long as the list.
+    for _ in 0..=project.retired_stages.len() {
+        if let Some(index) = project.stages.iter().position(|s| s.id == id) {
+            return Some(Target {
+                index,
+                stage: &project.stages[index],
+            });
+        }
+        id = project
+            .retired_stages
+            .iter()
+            .find(|r| r.id == id)?
+            .into
+            .as_deref()?;
+    }
+    None
 }
 
-/// Ids of the stages at or before `target`: the stages an `advance_only` write
-/// may move a company away from (besides having none).
+pub fn name_of<'p>(project: &'p Project, stage_id: Option<&str>) -> Option<&'p str> {
+    effective(project, stage_id).map(|t| t.stage.name.as_str())
+}
+
+/// Stored ids an `advance_only` write to `target` may move a company away
+/// from (besides having none): the stages at or before it, and retired ids
+/// that stand for one of them or for no stage.
 pub fn at_or_before<'p>(project: &'p Project, target: Target<'_>) -> Vec<&'p str> {
-    project.stages[..=target.index]
+    let active = project.stages[..=target.index]
         .iter()
-        .map(|s| s.id.as_str())
-        .collect()
+        .map(|s| s.id.as_str());
+    let retired = project
+        .retired_stages
+        .iter()
+        .filter(|r| effective(project, Some(&r.id)).is_none_or(|t| t.index <= target.index))
+        .map(|r| r.id.as_str());
+    active.chain(retired).collect()
 }
 
 /// The mode of a widget stage write: the request's, else the project's default.
@@ -64,9 +95,9 @@ pub fn mode(requested: Option<StageUpdateMode>, project: &Project) -> StageUpdat
     requested.unwrap_or(project.default_stage_update_mode)
 }
 
-/// Whether a write to `target` may replace `current` (an id) under `mode`.
-/// A current id the project no longer has is treated as blocking under
-/// `advance_only`, exactly as the conditional write would.
+/// Whether a write to `target` may replace `current` (a stored id) under
+/// `mode`, exactly as the conditional write built from [`at_or_before`]
+/// decides.
 pub fn allows(
     project: &Project,
     current: Option<&str>,
@@ -85,6 +116,7 @@ pub fn allows(
 mod tests {
     use super::*;
     use crate::clock::Timestamp;
+    use crate::model::RetiredStage;
 
     fn project() -> Project {
         let now = Timestamp::now();
@@ -103,6 +135,7 @@ mod tests {
                     name: (*n).into(),
                 })
                 .collect(),
+            retired_stages: vec![],
             version: 1,
             created_at: now,
             updated_at: now,
@@ -142,5 +175,40 @@ mod tests {
         ));
         assert!(allows(&p, Some("stg_2"), qualified, StageUpdateMode::Exact));
         assert_eq!(at_or_before(&p, qualified), ["stg_0", "stg_1"]);
+    }
+
+    #[test]
+    fn a_retired_stage_stands_for_the_stage_it_was_merged_into() {
+        let mut p = project();
+        // "Qualified" (stg_1) deleted into "Won"; then a stage deleted into nothing.
+        p.stages.remove(1);
+        p.retired_stages = vec![
+            RetiredStage {
+                id: "stg_1".into(),
+                into: Some("stg_2".into()),
+            },
+            RetiredStage {
+                id: "stg_x".into(),
+                into: None,
+            },
+        ];
+        assert_eq!(name_of(&p, Some("stg_1")), Some("Won"));
+        assert_eq!(name_of(&p, Some("stg_x")), None);
+        let new = find(&p, "New").unwrap();
+        let won = find(&p, "Won").unwrap();
+        // A company on the retired stage counts as on "Won": not moved back to New.
+        assert!(!allows(
+            &p,
+            Some("stg_1"),
+            new,
+            StageUpdateMode::AdvanceOnly
+        ));
+        assert!(allows(&p, Some("stg_1"), won, StageUpdateMode::AdvanceOnly));
+        // A company on a stage retired into nothing counts as on no stage.
+        assert!(allows(&p, Some("stg_x"), new, StageUpdateMode::AdvanceOnly));
+        assert_eq!(at_or_before(&p, new), ["stg_0", "stg_x"]);
+        assert_eq!(at_or_before(&p, won), ["stg_0", "stg_2", "stg_1", "stg_x"]);
+        // Retired stages are not targets.
+        assert!(find(&p, "Qualified").is_none());
     }
 }

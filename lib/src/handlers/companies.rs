@@ -37,9 +37,10 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
             .await?
     } else {
         let keep = |c: &Company| {
+            let stage = stages::effective(project, c.stage_id.as_deref());
             stage_id
                 .as_ref()
-                .is_none_or(|s| c.stage_id.as_ref() == Some(s))
+                .is_none_or(|s| stage.is_some_and(|t| t.stage.id == *s))
                 && domain.as_ref().is_none_or(|d| c.domain.as_ref() == Some(d))
         };
         app.store

@@ -1,15 +1,17 @@
 //! Old record → new record, as the smallest conditional update: only the
 //! attributes that differ are written (so an identical request writes
-//! nothing), map attributes change entry by entry (so concurrent merges of
-//! different keys both survive), and index keys follow the record.
+//! nothing), map attributes change entry by entry, and index keys follow the
+//! record. What the new state was decided on is asserted: a changed map must
+//! still be the map that was read (so the merged result is exactly the one
+//! validated against the key and size limits; a concurrent merge makes the
+//! loser re-read and merge again, so both survive), and a changed identity
+//! or visitor link must still be the value read.
 
 use super::StoreError;
 use super::keys::{GSI1_PK, GSI1_SK, ItemKeys};
-use super::record::{Record, to_item};
+use super::record::{Record, attribute, to_item};
 use super::write::ItemWrite;
 use crate::model::{Attributes, Company, Contact, Visitor};
-use crate::validate::MAX_ATTRIBUTE_KEYS;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 /// A record that does not exist yet: `attribute_not_exists(pk)`.
@@ -32,7 +34,7 @@ impl Diff {
 
     fn field<T: Serialize + PartialEq>(
         &mut self,
-        attribute: &str,
+        name: &str,
         old: &T,
         new: &T,
     ) -> Result<(), StoreError> {
@@ -40,44 +42,30 @@ impl Diff {
             return Ok(());
         }
         self.changed = true;
-        let value: AttributeValue = serde_dynamo::to_attribute_value(new)
-            .map_err(|_| StoreError::Corrupt { entity: "field" })?;
-        if value.is_null() {
-            self.write.remove(attribute);
-        } else {
-            self.write.set(attribute, value);
-        }
+        match attribute(new)? {
+            Some(value) => self.write.set(name, value),
+            None => self.write.remove(name),
+        };
         Ok(())
     }
 
-    /// Entry-by-entry changes. When keys are added, the write also requires
-    /// that the stored map is still small enough for them, so concurrent
-    /// merges can never push a record past the key limit.
-    fn entries(
-        &mut self,
-        attribute: &str,
-        old: &Attributes,
-        new: &Attributes,
-    ) -> Result<(), StoreError> {
-        let added = new.keys().filter(|k| !old.contains_key(*k)).count();
-        let removed = old.keys().filter(|k| !new.contains_key(*k)).count();
-        if added > 0 {
-            let room = (MAX_ATTRIBUTE_KEYS + removed).saturating_sub(added);
-            self.write.require_size_at_most(attribute, room);
+    /// Entry-by-entry changes, on the condition that the stored map is still
+    /// the one read.
+    fn entries(&mut self, map: &str, old: &Attributes, new: &Attributes) -> Result<(), StoreError> {
+        if old == new {
+            return Ok(());
         }
+        self.changed = true;
+        self.write.require_same(map, attribute(old)?);
         for (key, value) in new {
-            if old.get(key) != Some(value) {
-                let value: AttributeValue =
-                    serde_dynamo::to_attribute_value(value).map_err(|_| StoreError::Corrupt {
-                        entity: "attribute",
-                    })?;
-                self.write.set_entry(attribute, key, value);
-                self.changed = true;
+            if old.get(key) != Some(value)
+                && let Some(value) = attribute(value)?
+            {
+                self.write.set_entry(map, key, value);
             }
         }
         for key in old.keys().filter(|k| !new.contains_key(*k)) {
-            self.write.remove_entry(attribute, key);
-            self.changed = true;
+            self.write.remove_entry(map, key);
         }
         Ok(())
     }
@@ -100,17 +88,23 @@ impl Diff {
     }
 
     fn finish(mut self, updated_at: &impl Serialize) -> Result<ItemWrite, StoreError> {
-        if self.changed {
-            let value: AttributeValue = serde_dynamo::to_attribute_value(updated_at)
-                .map_err(|_| StoreError::Corrupt { entity: "field" })?;
+        if self.changed
+            && let Some(value) = attribute(updated_at)?
+        {
             self.write.set("updated_at", value);
         }
         Ok(self.write)
     }
 }
 
+/// A changed contact or active company must still be the one read.
 pub fn visitor(old: &Visitor, new: &Visitor) -> Result<ItemWrite, StoreError> {
     let mut diff = Diff::new(new.keys());
+    if old.contact_id != new.contact_id || old.active_company_id != new.active_company_id {
+        diff.write
+            .require_unchanged("contact_id", old.contact_id.as_deref())
+            .require_unchanged("active_company_id", old.active_company_id.as_deref());
+    }
     diff.field("contact_id", &old.contact_id, &new.contact_id)?;
     diff.field(
         "active_company_id",
@@ -123,8 +117,18 @@ pub fn visitor(old: &Visitor, new: &Visitor) -> Result<ItemWrite, StoreError> {
     diff.finish(&new.updated_at)
 }
 
+/// Everything but `company_count`, which only link writes change (with
+/// `ADD`). A changed email or user_id must still be the one read (their
+/// claims are taken and released on it).
 pub fn contact(old: &Contact, new: &Contact) -> Result<ItemWrite, StoreError> {
     let mut diff = Diff::new(new.keys());
+    if old.email != new.email {
+        diff.write.require_unchanged("email", old.email.as_deref());
+    }
+    if old.user_id != new.user_id {
+        diff.write
+            .require_unchanged("user_id", old.user_id.as_deref());
+    }
     diff.field("name", &old.name, &new.name)?;
     diff.field("email", &old.email, &new.email)?;
     diff.field("user_id", &old.user_id, &new.user_id)?;
@@ -140,9 +144,11 @@ pub fn contact(old: &Contact, new: &Contact) -> Result<ItemWrite, StoreError> {
     diff.finish(&new.updated_at)
 }
 
-/// Everything but `contact_count`, which only link writes change (with `ADD`).
+/// Everything but `contact_count`, which only link writes change (with
+/// `ADD`), and only while the company's delete has not begun.
 pub fn company(old: &Company, new: &Company) -> Result<ItemWrite, StoreError> {
     let mut diff = Diff::new(new.keys());
+    diff.write.require_absent("deleting");
     diff.field("name", &old.name, &new.name)?;
     diff.field("domain", &old.domain, &new.domain)?;
     diff.field("industry", &old.industry, &new.industry)?;

@@ -1,8 +1,9 @@
 //! Contacts and their uniqueness claims.
 
 use super::keys::{self, Item};
-use super::record::{from_item, to_item};
-use super::{CancelReason, Store, StoreError};
+use super::record::from_item;
+use super::write::WriteSet;
+use super::{Store, StoreError, changes};
 use crate::model::{Claim, ClaimKind, Contact, Link};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -18,14 +19,21 @@ pub enum CreateContact {
     },
 }
 
+/// Which item of a contact creation a write is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tag {
+    Contact,
+    Claim(ClaimKind),
+}
+
 impl Store {
     /// Creates a contact and its email / user-id claims in one transaction.
     /// Each claim is `attribute_not_exists(pk)`, so of any number of writers
     /// racing for one identity exactly one succeeds and the others learn the
-    /// winner from the cancellation reasons.
+    /// winner from the refused claims' old images.
     pub async fn create_contact(&self, contact: &Contact) -> Result<CreateContact, StoreError> {
-        let mut items = vec![self.tx_put(to_item(contact)?, "attribute_not_exists(pk)")?];
-        let mut claims = Vec::new();
+        let mut writes = WriteSet::default();
+        writes.push(Tag::Contact, changes::create(contact)?);
         for (kind, value) in [
             (ClaimKind::Email, &contact.email),
             (ClaimKind::UserId, &contact.user_id),
@@ -37,37 +45,24 @@ impl Store {
                     value: value.clone(),
                     contact_id: contact.id.clone(),
                 };
-                items.push(self.tx_put(to_item(&claim)?, "attribute_not_exists(pk)")?);
-                claims.push(kind);
+                writes.push(Tag::Claim(kind), changes::create(&claim)?);
             }
         }
-        match self.transact(items).await {
-            Ok(()) => Ok(CreateContact::Created),
-            Err(StoreError::Cancelled(reasons))
-                if !matches!(reasons.first(), Some(CancelReason::ConditionFailed { .. })) =>
-            {
-                let owner = |kind| {
-                    let index = 1 + claims.iter().position(|k| *k == kind)?;
-                    match reasons.get(index)? {
-                        CancelReason::ConditionFailed { old: Some(old) } => {
-                            from_item::<Claim>(old.clone()).ok().map(|c| c.contact_id)
-                        }
-                        _ => None,
-                    }
-                };
-                let taken = CreateContact::Taken {
-                    email_owner: owner(ClaimKind::Email),
-                    user_id_owner: owner(ClaimKind::UserId),
-                };
-                match taken {
-                    CreateContact::Taken {
-                        email_owner: None,
-                        user_id_owner: None,
-                    } => Err(StoreError::Cancelled(reasons)),
-                    taken => Ok(taken),
-                }
-            }
-            Err(err) => Err(err),
+        let Err(refused) = self.commit(writes).await? else {
+            return Ok(CreateContact::Created);
+        };
+        let owner = |kind| {
+            let old = refused.old(Tag::Claim(kind))?;
+            from_item::<Claim>(old.clone()).ok().map(|c| c.contact_id)
+        };
+        match (owner(ClaimKind::Email), owner(ClaimKind::UserId)) {
+            (None, None) => Err(StoreError::Other(
+                "contact creation refused without a taken claim".into(),
+            )),
+            (email_owner, user_id_owner) => Ok(CreateContact::Taken {
+                email_owner,
+                user_id_owner,
+            }),
         }
     }
 
@@ -76,12 +71,10 @@ impl Store {
         project_id: &str,
         contact_id: &str,
     ) -> Result<Option<Contact>, StoreError> {
-        self.get(&keys::contact(project_id, contact_id).key, false)
-            .await
+        self.get(&keys::contact(project_id, contact_id).key).await
     }
 
-    /// The claim on an email or user id, read consistently: callers decide
-    /// between reusing and creating a contact on it.
+    /// The claim on an email or user id.
     pub async fn get_claim(
         &self,
         project_id: &str,
@@ -92,7 +85,7 @@ impl Store {
             ClaimKind::Email => keys::email_claim(project_id, value),
             ClaimKind::UserId => keys::user_id_claim(project_id, value),
         };
-        self.get(&keys.key, true).await
+        self.get(&keys.key).await
     }
 
     /// A contact and its company links: one Query on the contact's item collection.
@@ -136,17 +129,5 @@ impl Store {
             }
         }
         Ok(contact.map(|contact| (contact, links)))
-    }
-}
-
-impl Store {
-    /// A strongly consistent read, for a change conditional on what it returns.
-    pub async fn read_contact(
-        &self,
-        project_id: &str,
-        contact_id: &str,
-    ) -> Result<Option<Contact>, StoreError> {
-        self.get(&keys::contact(project_id, contact_id).key, true)
-            .await
     }
 }

@@ -5,13 +5,12 @@ use super::{Store, StoreError};
 use crate::model::Conversation;
 
 impl Store {
-    /// Read consistently: replies and status changes write on what it returns.
     pub async fn get_conversation(
         &self,
         project_id: &str,
         conversation_id: &str,
     ) -> Result<Option<Conversation>, StoreError> {
-        self.get(&keys::conversation_key(project_id, conversation_id), true)
+        self.get(&keys::conversation_key(project_id, conversation_id))
             .await
     }
 }

@@ -93,6 +93,11 @@ impl StoreError {
             }
             SdkError::ServiceError(service) => match service.err().code() {
                 Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+                // A single write on an item a transaction holds: as retryable
+                // as a transaction cancelled by a conflict.
+                Some("TransactionConflictException") => {
+                    StoreError::Cancelled(vec![CancelReason::Conflict])
+                }
                 Some(
                     "ProvisionedThroughputExceededException"
                     | "ThrottlingException"
@@ -109,22 +114,6 @@ impl StoreError {
 
     pub(crate) fn cancelled(reasons: &[CancellationReason]) -> Self {
         StoreError::Cancelled(reasons.iter().map(CancelReason::from_sdk).collect())
-    }
-
-    /// The reason of item `index` when this is a cancelled transaction.
-    pub fn reason(&self, index: usize) -> Option<&CancelReason> {
-        match self {
-            StoreError::Cancelled(reasons) => reasons.get(index),
-            _ => None,
-        }
-    }
-
-    /// True when item `index` of a cancelled transaction failed its condition.
-    pub fn condition_failed_at(&self, index: usize) -> bool {
-        matches!(
-            self.reason(index),
-            Some(CancelReason::ConditionFailed { .. })
-        )
     }
 }
 

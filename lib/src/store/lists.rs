@@ -1,5 +1,9 @@
 //! Listings. `gsi1` projects keys only, so a page is a Query on the index
-//! followed by one BatchGetItem of the records, in index order. Filters the
+//! followed by one BatchGetItem of the records, in index order: the index
+//! says which records (eventually consistent: one written just now may be
+//! missing), the records are read by key (current; one deleted since is
+//! left out). Listings of a table partition (events, messages) are
+//! consistent. Filters the
 //! key layout cannot answer walk the list and keep what matches; the cursor is
 //! then the keys of the last record returned, so no match is ever skipped.
 
@@ -56,7 +60,9 @@ impl Store {
                 .expression_attribute_names("#sort", keys::SK)
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
         };
+        // A table partition reads consistently; an index cannot.
         let output = query
+            .consistent_read(index.is_none())
             .scan_index_forward(!newest_first)
             .limit(limit)
             .set_exclusive_start_key(start)

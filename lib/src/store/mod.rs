@@ -1,6 +1,12 @@
 //! DynamoDB access: one `Store` per process, one function per operation, each
 //! with its condition expression written where the operation is.
 //!
+//! Every read by key is strongly consistent (`GetItem`, `BatchGetItem`,
+//! `Query` on a table partition): a write is decided on what was read, and its
+//! condition asserts it. Only `gsi1` queries are eventually consistent (an
+//! index cannot be read otherwise); they choose what to read next, never what
+//! to write. Every write goes through [`Store::commit`] (`write`).
+//!
 //! - `keys`: the key layout (the one place keys are built)
 //! - `schema`: the table definition
 //! - `record`: records ↔ items
@@ -26,16 +32,15 @@ pub use http::http_client;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use keys::{Item, Key};
 use record::Record;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often a transaction cancelled only by `TransactionConflict` is retried.
-const CONFLICT_RETRIES: u32 = 6;
+/// Rounds of `UnprocessedKeys` a batch read retries before it is throttled.
+const UNPROCESSED_RETRIES: u32 = 6;
 /// BatchGetItem's limit of keys per call.
 const BATCH_GET_MAX: usize = 100;
 
@@ -79,46 +84,29 @@ impl Store {
         &self.table
     }
 
-    /// Reads one record; `consistent` when the caller is about to decide on it.
-    pub(crate) async fn get<R: Record>(
-        &self,
-        key: &Key,
-        consistent: bool,
-    ) -> Result<Option<R>, StoreError> {
+    /// Reads one record (strongly consistent).
+    pub(crate) async fn get<R: Record>(&self, key: &Key) -> Result<Option<R>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(self.table())
             .set_key(Some(key.item()))
-            .consistent_read(consistent)
+            .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
         output.item.map(record::from_item).transpose()
     }
 
-    /// Writes a new record: `attribute_not_exists(pk)`, so an existing item is
-    /// never overwritten (`ConditionFailed` instead).
-    pub async fn create<R: Record>(&self, record: &R) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(record::to_item(record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
-    }
-
-    /// Reads many items by key, in any order; missing ones are left out.
-    /// Retries what DynamoDB leaves unprocessed.
+    /// Reads many items by key (strongly consistent), in any order; missing
+    /// ones are left out. Retries what DynamoDB leaves unprocessed.
     pub(crate) async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.iter().map(Key::item).collect()))
+                    .consistent_read(true)
                     .build()?,
             );
             let mut attempt = 0;
@@ -141,7 +129,7 @@ impl Store {
                     .unprocessed_keys
                     .and_then(|mut unprocessed| unprocessed.remove(self.table()))
                     .filter(|rest| !rest.keys().is_empty());
-                if pending.is_some() && attempt > CONFLICT_RETRIES {
+                if pending.is_some() && attempt > UNPROCESSED_RETRIES {
                     return Err(StoreError::Throttled);
                 }
             }
@@ -176,7 +164,8 @@ impl Store {
     }
 
     /// Every key under `partition` in `gsi1` (all pages). The index projects
-    /// keys only, so this is the cheap half of a listing.
+    /// keys only, so this is the cheap half of a listing. Eventually
+    /// consistent: use it to choose what to read, then read that by key.
     pub async fn index_keys(&self, partition: String) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
@@ -202,63 +191,6 @@ impl Store {
             }
         }
     }
-
-    /// Runs a transaction as one unit. A cancellation caused only by concurrent
-    /// transactions on the same items is retried with backoff (the items'
-    /// conditions are re-evaluated each time, so a retry is always safe); any
-    /// other cancellation is returned with its per-item reasons.
-    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(()),
-                Err(err) => match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                        StoreError::cancelled(cancelled.cancellation_reasons())
-                    }
-                    _ => return Err(StoreError::from_sdk(err)),
-                },
-            };
-            if let Some(final_err) = give_up(err, attempt) {
-                return Err(final_err);
-            }
-            attempt += 1;
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-    }
-}
-
-/// After a failed transaction: `None` to retry it, or the error to return.
-/// Only cancellations where every item is fine, conflicting or throttled are
-/// retried (DynamoDB Local serialises transactions and never reports
-/// `TransactionConflict`, so this decision is unit-tested on its own).
-fn give_up(err: StoreError, attempt: u32) -> Option<StoreError> {
-    let StoreError::Cancelled(reasons) = &err else {
-        return Some(err);
-    };
-    let transient = reasons.iter().all(|r| {
-        matches!(
-            r,
-            CancelReason::None | CancelReason::Conflict | CancelReason::Throttled
-        )
-    });
-    if !transient {
-        return Some(err);
-    }
-    if attempt < CONFLICT_RETRIES {
-        return None;
-    }
-    Some(if reasons.contains(&CancelReason::Conflict) {
-        StoreError::Contention
-    } else {
-        StoreError::Throttled
-    })
 }
 
 /// Exponential backoff with full jitter: 0..(10 ms · 2^attempt), capped at 1 s.
@@ -273,99 +205,6 @@ pub fn key_of(item: &Item) -> Option<Key> {
         pk: text(keys::PK)?,
         sk: text(keys::SK)?,
     })
-}
-
-/// Transaction items, built as values. Each asks for the item's old image
-/// when its condition fails, so callers can read cancellation reasons
-/// (e.g. who owns a claim) instead of guessing or re-reading.
-impl Store {
-    pub(crate) fn tx_put(
-        &self,
-        item: Item,
-        condition: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
-        use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    pub(crate) fn tx_update(
-        &self,
-        key: &Key,
-        update: &str,
-        condition: &str,
-        values: Values,
-    ) -> Result<TransactWriteItem, StoreError> {
-        use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
-        let update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key.item()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_values(values.into_map())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    pub(crate) fn tx_delete(
-        &self,
-        key: &Key,
-        condition: &str,
-        values: Values,
-    ) -> Result<TransactWriteItem, StoreError> {
-        use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure};
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(key.item()))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values.into_map())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
-    pub(crate) fn tx_check(
-        &self,
-        key: &Key,
-        condition: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
-        use aws_sdk_dynamodb::types::ConditionCheck;
-        let check = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(key.item()))
-            .condition_expression(condition)
-            .build()?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-}
-
-/// Expression attribute values (`:name` → value).
-#[derive(Default)]
-pub(crate) struct Values(Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>);
-
-impl Values {
-    pub(crate) fn none() -> Self {
-        Values::default()
-    }
-
-    pub(crate) fn with(
-        mut self,
-        name: &'static str,
-        value: aws_sdk_dynamodb::types::AttributeValue,
-    ) -> Self {
-        self.0.push((name, value));
-        self
-    }
-
-    fn into_map(self) -> Option<Item> {
-        (!self.0.is_empty()).then(|| self.0.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
 }
 
 /// Items read by [`Store::fetch`].
@@ -391,40 +230,6 @@ pub struct Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cancelled(reasons: &[CancelReason]) -> StoreError {
-        StoreError::Cancelled(reasons.to_vec())
-    }
-
-    #[test]
-    fn conflicts_are_retried_then_reported_as_contention() {
-        let conflict = [CancelReason::None, CancelReason::Conflict];
-        assert!(give_up(cancelled(&conflict), 0).is_none());
-        assert!(give_up(cancelled(&conflict), CONFLICT_RETRIES - 1).is_none());
-        let last = give_up(cancelled(&conflict), CONFLICT_RETRIES);
-        assert!(matches!(last, Some(StoreError::Contention)));
-        let throttled = [CancelReason::Throttled];
-        assert!(matches!(
-            give_up(cancelled(&throttled), CONFLICT_RETRIES),
-            Some(StoreError::Throttled)
-        ));
-    }
-
-    #[test]
-    fn a_failed_condition_is_never_retried() {
-        let reasons = [
-            CancelReason::ConditionFailed { old: None },
-            CancelReason::Conflict,
-        ];
-        assert!(matches!(
-            give_up(cancelled(&reasons), 0),
-            Some(StoreError::Cancelled(_))
-        ));
-        assert!(matches!(
-            give_up(StoreError::Throttled, 0),
-            Some(StoreError::Throttled)
-        ));
-    }
 
     #[test]
     fn backoff_is_bounded() {

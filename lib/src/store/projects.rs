@@ -2,55 +2,41 @@
 
 use super::keys::{self, Item};
 use super::record::to_item;
-use super::{Page, Store, StoreError};
+use super::write::{ItemWrite, WriteSet};
+use super::{Page, Store, StoreError, changes};
 use crate::model::{Member, Project};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 impl Store {
     /// Creates a project and its owner's membership: both items or neither,
-    /// and neither may exist already.
+    /// and neither may exist already. `false` if the id is taken.
     pub async fn create_project(
         &self,
         project: &Project,
         owner: &Member,
-    ) -> Result<(), StoreError> {
-        self.transact(vec![
-            self.tx_put(to_item(project)?, "attribute_not_exists(pk)")?,
-            self.tx_put(to_item(owner)?, "attribute_not_exists(pk)")?,
-        ])
-        .await
+    ) -> Result<bool, StoreError> {
+        let mut writes = WriteSet::default();
+        writes.push(0, changes::create(project)?);
+        writes.push(1, changes::create(owner)?);
+        Ok(self.commit(writes).await?.is_ok())
     }
 
     /// Saves a changed project (settings, stages) whose `version` the caller
-    /// bumped by one: only if nobody saved it since it was read.
-    pub async fn save_project(&self, project: &Project) -> Result<(), StoreError> {
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(to_item(project)?))
-            .condition_expression("version = :read")
-            .expression_attribute_values(
-                ":read",
-                AttributeValue::N((project.version - 1).to_string()),
-            )
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
-    }
-
-    /// Adds a member (no member routes yet: projects get their owner at creation).
-    pub async fn add_member(&self, member: &Member) -> Result<(), StoreError> {
-        self.create(member).await
+    /// bumped by one: only if nobody saved it since it was read. `false` when
+    /// someone did (nothing was written).
+    pub async fn save_project(&self, project: &Project) -> Result<bool, StoreError> {
+        let mut write = ItemWrite::replace(keys::project(&project.id).key, to_item(project)?);
+        write.require_equals(
+            "version",
+            AttributeValue::N((project.version - 1).to_string()),
+        );
+        let mut writes = WriteSet::default();
+        writes.push((), write);
+        Ok(self.commit(writes).await?.is_ok())
     }
 
     pub async fn get_project(&self, project_id: &str) -> Result<Option<Project>, StoreError> {
-        self.get(&keys::project(project_id).key, false).await
-    }
-
-    /// A strongly consistent read, for a change conditional on its version.
-    pub async fn read_project(&self, project_id: &str) -> Result<Option<Project>, StoreError> {
-        self.get(&keys::project(project_id).key, true).await
+        self.get(&keys::project(project_id).key).await
     }
 
     /// The project and `user`'s membership of it, in one round trip; `None`
@@ -127,6 +113,6 @@ impl Store {
         &self,
         hash: &str,
     ) -> Result<Option<crate::model::ApiKey>, StoreError> {
-        self.get(&keys::api_key_by_hash(hash), true).await
+        self.get(&keys::api_key_by_hash(hash)).await
     }
 }

@@ -28,6 +28,13 @@ pub fn from_item<R: Record>(item: Item) -> Result<R, StoreError> {
     serde_dynamo::from_item(item).map_err(|_| corrupt::<R>())
 }
 
+/// One field as stored: `None` for an absent (unset) field.
+pub fn attribute<T: Serialize>(value: &T) -> Result<Option<AttributeValue>, StoreError> {
+    let value = serde_dynamo::to_attribute_value(value)
+        .map_err(|_| StoreError::Corrupt { entity: "field" })?;
+    Ok((!matches!(value, AttributeValue::Null(_))).then_some(value))
+}
+
 /// The serde error is dropped on purpose: its text can quote attribute values.
 fn corrupt<R>() -> StoreError {
     let path = std::any::type_name::<R>();

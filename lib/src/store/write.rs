@@ -4,9 +4,17 @@
 //! the whole set as one `TransactWriteItems` — or, when only one item changes,
 //! as a plain conditional write at half the write cost. Cancellation reasons
 //! come back in the order of [`WriteSet::tags`].
+//!
+//! Retries are safe by construction. The SDK retries an attempt whose answer
+//! was lost: a transaction carries the same `ClientRequestToken`, so DynamoDB
+//! does not apply it twice; a single write cannot, so when its retry is
+//! refused, the refusal's old image is checked and a write whose every effect
+//! is already in the item counts as done ([`ItemWrite::already_applied`]).
+//! [`Store::commit`] retries what concurrency alone refused (conflicting
+//! transactions, throttling), and nothing else, in one loop.
 
 use super::keys::{Item, Key};
-use super::{CancelReason, Store, StoreError};
+use super::{CancelReason, Store, StoreError, backoff};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
@@ -22,11 +30,37 @@ enum Action {
     Check,
 }
 
+/// DynamoDB's limit of items in one `TransactWriteItems`; a larger set is
+/// refused before it is sent (callers split their work to fit).
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// Transient refusals retried before they are reported (`429`): with the
+/// jittered backoff, about 2.5 s of retrying a hot item.
+const CONFLICT_RETRIES: u32 = 10;
+
+/// What an update does to one attribute (or map entry), kept beside the
+/// expression text so a refused retry can tell whether it already happened.
+#[derive(Debug, Clone)]
+enum Effect {
+    Set {
+        attribute: String,
+        entry: Option<String>,
+        value: AttributeValue,
+    },
+    Remove {
+        attribute: String,
+        entry: Option<String>,
+    },
+    /// Not idempotent: a write that adds is never taken for done.
+    Add,
+}
+
 /// One item's write, with its condition expression.
 #[derive(Debug, Clone)]
 pub struct ItemWrite {
     key: Key,
     action: Action,
+    effects: Vec<Effect>,
     set: Vec<String>,
     remove: Vec<String>,
     add: Vec<String>,
@@ -40,6 +74,7 @@ impl ItemWrite {
         ItemWrite {
             key,
             action,
+            effects: Vec::new(),
             set: Vec::new(),
             remove: Vec::new(),
             add: Vec::new(),
@@ -53,6 +88,14 @@ impl ItemWrite {
     pub fn create(key: Key, item: Item) -> Self {
         let mut write = ItemWrite::new(key, Action::Put(item));
         write.conditions.push("attribute_not_exists(pk)".into());
+        write
+    }
+
+    /// Replaces an existing item whole: `attribute_exists(pk)`; add conditions
+    /// on what was read with the `require_*` methods.
+    pub fn replace(key: Key, item: Item) -> Self {
+        let mut write = ItemWrite::new(key, Action::Put(item));
+        write.conditions.push("attribute_exists(pk)".into());
         write
     }
 
@@ -102,6 +145,11 @@ impl ItemWrite {
     }
 
     pub fn set(&mut self, attribute: &str, value: AttributeValue) -> &mut Self {
+        self.effects.push(Effect::Set {
+            attribute: attribute.to_owned(),
+            entry: None,
+            value: value.clone(),
+        });
         let (name, value) = (self.name(attribute), self.value(value));
         self.set.push(format!("{name} = {value}"));
         self
@@ -113,18 +161,31 @@ impl ItemWrite {
 
     /// `map.key = value`: one entry of a map attribute that always exists.
     pub fn set_entry(&mut self, map: &str, key: &str, value: AttributeValue) -> &mut Self {
+        self.effects.push(Effect::Set {
+            attribute: map.to_owned(),
+            entry: Some(key.to_owned()),
+            value: value.clone(),
+        });
         let (map, key, value) = (self.name(map), self.name(key), self.value(value));
         self.set.push(format!("{map}.{key} = {value}"));
         self
     }
 
     pub fn remove(&mut self, attribute: &str) -> &mut Self {
+        self.effects.push(Effect::Remove {
+            attribute: attribute.to_owned(),
+            entry: None,
+        });
         let name = self.name(attribute);
         self.remove.push(name);
         self
     }
 
     pub fn remove_entry(&mut self, map: &str, key: &str) -> &mut Self {
+        self.effects.push(Effect::Remove {
+            attribute: map.to_owned(),
+            entry: Some(key.to_owned()),
+        });
         let (map, key) = (self.name(map), self.name(key));
         self.remove.push(format!("{map}.{key}"));
         self
@@ -132,6 +193,7 @@ impl ItemWrite {
 
     /// Adds `delta` to a number attribute (absent counts as 0).
     pub fn add(&mut self, attribute: &str, delta: i64) -> &mut Self {
+        self.effects.push(Effect::Add);
         let (name, value) = (
             self.name(attribute),
             self.value(AttributeValue::N(delta.to_string())),
@@ -162,8 +224,14 @@ impl ItemWrite {
 
     /// `attribute` is `value`, or absent when `value` is `None`: "unchanged since read".
     pub fn require_unchanged(&mut self, attribute: &str, value: Option<&str>) -> &mut Self {
+        self.require_same(attribute, value.map(|v| AttributeValue::S(v.to_owned())))
+    }
+
+    /// Like [`require_unchanged`](Self::require_unchanged) for a value of any
+    /// type (maps compare entry by entry, numbers by value).
+    pub fn require_same(&mut self, attribute: &str, value: Option<AttributeValue>) -> &mut Self {
         match value {
-            Some(value) => self.require_equals(attribute, AttributeValue::S(value.to_owned())),
+            Some(value) => self.require_equals(attribute, value),
             None => self.require_absent(attribute),
         }
     }
@@ -184,16 +252,6 @@ impl ItemWrite {
             )
         };
         self.conditions.push(condition);
-        self
-    }
-
-    /// `size(attribute) <= max`: for a map, its number of entries.
-    pub fn require_size_at_most(&mut self, attribute: &str, max: usize) -> &mut Self {
-        let (name, value) = (
-            self.name(attribute),
-            self.value(AttributeValue::N(max.to_string())),
-        );
-        self.conditions.push(format!("size({name}) <= {value}"));
         self
     }
 
@@ -351,48 +409,97 @@ impl<T: Copy + PartialEq> Refused<T> {
 
 impl Store {
     /// Applies a write set atomically. `Ok(Err(refused))` when a condition
-    /// failed (nothing was written); `Err` for store failures.
+    /// failed (nothing was written); `Err` for store failures. Conflicts with
+    /// concurrent transactions and throttling are retried here with backoff,
+    /// and reported as `Contention`/`Throttled` when they persist.
     pub async fn commit<T: Copy + PartialEq + std::fmt::Debug>(
         &self,
         set: WriteSet<T>,
     ) -> Result<Result<(), Refused<T>>, StoreError> {
+        if set.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Other(format!(
+                "a transaction of {} items (limit {MAX_TRANSACTION_ITEMS})",
+                set.len()
+            )));
+        }
         let tags = set.tags();
-        let result = match set.writes.as_slice() {
+        let single = match set.writes.as_slice() {
             [] => return Ok(Ok(())),
-            [(_, single)] if !matches!(single.action, Action::Check) => {
-                self.write_one(single.clone()).await
-            }
-            _ => {
-                let items = set
-                    .writes
-                    .into_iter()
-                    .map(|(_, write)| write.into_transact_item(self.table()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.transact(items).await
-            }
+            [(_, single)] if !matches!(single.action, Action::Check) => Some(single.clone()),
+            _ => None,
         };
-        match result {
-            Ok(()) => Ok(Ok(())),
-            Err(StoreError::Cancelled(reasons)) => Ok(Err(Refused {
-                reasons: tags.into_iter().zip(reasons).collect(),
-            })),
-            Err(err) => Err(err),
+        let items = match single {
+            Some(_) => Vec::new(),
+            None => set
+                .writes
+                .into_iter()
+                .map(|(_, write)| write.into_transact_item(self.table()))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let mut attempt = 0;
+        loop {
+            let result = match &single {
+                Some(write) => self.write_one(write).await,
+                None => self.transact(items.clone()).await,
+            };
+            let reasons = match result {
+                Ok(()) => return Ok(Ok(())),
+                Err(StoreError::Cancelled(reasons)) => reasons,
+                Err(err) => return Err(err),
+            };
+            match retry_or_report(reasons, attempt) {
+                Retry::Again => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Retry::Refused(reasons) => {
+                    return Ok(Err(Refused {
+                        reasons: tags.into_iter().zip(reasons).collect(),
+                    }));
+                }
+                Retry::GiveUp(err) => return Err(err),
+            }
         }
     }
 
-    /// One item, without a transaction; a failed condition is reported like a
-    /// cancelled one-item transaction (with the old item).
-    async fn write_one(&self, write: ItemWrite) -> Result<(), StoreError> {
+    /// One `TransactWriteItems` attempt (the SDK fills in its idempotency token).
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        self.client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    StoreError::cancelled(cancelled.cancellation_reasons())
+                }
+                _ => StoreError::from_sdk(err),
+            })
+    }
+
+    /// One item, without a transaction. A failed condition is reported like a
+    /// cancelled one-item transaction, unless the item already shows every
+    /// effect of the write: then an earlier attempt whose answer was lost
+    /// applied it, and the write is done.
+    async fn write_one(&self, write: &ItemWrite) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::operation::{
             delete_item::DeleteItemError, put_item::PutItemError, update_item::UpdateItemError,
         };
         let failed = |old: Option<&Item>| {
-            StoreError::Cancelled(vec![CancelReason::ConditionFailed { old: old.cloned() }])
+            if write.already_applied(old) {
+                Ok(())
+            } else {
+                Err(StoreError::Cancelled(vec![CancelReason::ConditionFailed {
+                    old: old.cloned(),
+                }]))
+            }
         };
         let condition = write.condition();
         let old = ReturnValuesOnConditionCheckFailure::AllOld;
         match &write.action {
-            Action::Put(item) => self
+            Action::Put(item) => match self
                 .client()
                 .put_item()
                 .table_name(self.table())
@@ -403,12 +510,14 @@ impl Store {
                 .return_values_on_condition_check_failure(old)
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|err| match err.as_service_error() {
+            {
+                Ok(_) => Ok(()),
+                Err(err) => match err.as_service_error() {
                     Some(PutItemError::ConditionalCheckFailedException(e)) => failed(e.item()),
-                    _ => StoreError::from_sdk(err),
-                }),
-            Action::Update => self
+                    _ => Err(StoreError::from_sdk(err)),
+                },
+            },
+            Action::Update => match self
                 .client()
                 .update_item()
                 .table_name(self.table())
@@ -420,12 +529,14 @@ impl Store {
                 .return_values_on_condition_check_failure(old)
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|err| match err.as_service_error() {
+            {
+                Ok(_) => Ok(()),
+                Err(err) => match err.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(e)) => failed(e.item()),
-                    _ => StoreError::from_sdk(err),
-                }),
-            Action::Delete => self
+                    _ => Err(StoreError::from_sdk(err)),
+                },
+            },
+            Action::Delete => match self
                 .client()
                 .delete_item()
                 .table_name(self.table())
@@ -436,12 +547,104 @@ impl Store {
                 .return_values_on_condition_check_failure(old)
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|err| match err.as_service_error() {
+            {
+                Ok(_) => Ok(()),
+                Err(err) => match err.as_service_error() {
                     Some(DeleteItemError::ConditionalCheckFailedException(e)) => failed(e.item()),
-                    _ => StoreError::from_sdk(err),
-                }),
+                    _ => Err(StoreError::from_sdk(err)),
+                },
+            },
             Action::Check => unreachable!("a lone condition check is sent as a transaction"),
+        }
+    }
+}
+
+/// What to do after a refused attempt.
+enum Retry {
+    Again,
+    /// A condition failed: the caller decides (nothing was written).
+    Refused(Vec<CancelReason>),
+    GiveUp(StoreError),
+}
+
+/// The one retry rule: an attempt refused only by concurrency (every reason
+/// is none, a transaction conflict or throttling) is retried up to
+/// [`CONFLICT_RETRIES`] times; a failed condition never is.
+fn retry_or_report(reasons: Vec<CancelReason>, attempt: u32) -> Retry {
+    let transient = reasons.iter().all(|r| {
+        matches!(
+            r,
+            CancelReason::None | CancelReason::Conflict | CancelReason::Throttled
+        )
+    });
+    if !transient {
+        return Retry::Refused(reasons);
+    }
+    if attempt < CONFLICT_RETRIES {
+        return Retry::Again;
+    }
+    Retry::GiveUp(if reasons.contains(&CancelReason::Conflict) {
+        StoreError::Contention
+    } else {
+        StoreError::Throttled
+    })
+}
+
+/// Whether two stored values are the same: numbers by value, maps and lists
+/// entry by entry, sets in any order.
+fn same_value(a: &AttributeValue, b: &AttributeValue) -> bool {
+    use AttributeValue as V;
+    let number = |n: &str| n.parse::<f64>().ok();
+    match (a, b) {
+        (V::N(x), V::N(y)) => x == y || (number(x).is_some() && number(x) == number(y)),
+        (V::M(x), V::M(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        (V::L(x), V::L(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_value(v, w)),
+        (V::Ss(x), V::Ss(y)) => {
+            let (mut x, mut y) = (x.clone(), y.clone());
+            x.sort();
+            y.sort();
+            x == y
+        }
+        _ => a == b,
+    }
+}
+
+fn same_item(a: &Item, b: &Item) -> bool {
+    same_value(&AttributeValue::M(a.clone()), &AttributeValue::M(b.clone()))
+}
+
+impl ItemWrite {
+    /// True when `stored` (the item now, `None` if absent) already shows
+    /// every effect of this write: a put's whole item, an update's every SET
+    /// and REMOVE, a delete's absence. A write that adds to a number is never
+    /// taken for done.
+    pub fn already_applied(&self, stored: Option<&Item>) -> bool {
+        match (&self.action, stored) {
+            (Action::Put(item), Some(stored)) => same_item(item, stored),
+            (Action::Delete, None) => true,
+            (Action::Update, Some(stored)) => self.effects.iter().all(|effect| {
+                let at = |attribute: &String, entry: &Option<String>| {
+                    let value = stored.get(attribute)?;
+                    match entry {
+                        None => Some(value),
+                        Some(key) => value.as_m().ok()?.get(key),
+                    }
+                };
+                match effect {
+                    Effect::Set {
+                        attribute,
+                        entry,
+                        value,
+                    } => at(attribute, entry).is_some_and(|v| same_value(v, value)),
+                    Effect::Remove { attribute, entry } => at(attribute, entry).is_none(),
+                    Effect::Add => false,
+                }
+            }),
+            _ => false,
         }
     }
 }
@@ -475,6 +678,74 @@ mod tests {
             "attribute_exists(pk) AND (attribute_not_exists(#n6) OR #n6 IN (:v3, :v4))"
         );
         assert_eq!(write.names.get("#n0").map(String::as_str), Some("name"));
+    }
+
+    #[test]
+    fn a_refused_retry_of_an_applied_write_is_done() {
+        let stored: Item = [
+            ("pk".to_owned(), AttributeValue::S("P#1".into())),
+            ("name".to_owned(), AttributeValue::S("Acme".into())),
+            ("deal".to_owned(), AttributeValue::N("5".into())),
+            (
+                "metadata".to_owned(),
+                AttributeValue::M([("plan".to_owned(), AttributeValue::S("pro".into()))].into()),
+            ),
+        ]
+        .into();
+        let mut update = ItemWrite::update(key());
+        update
+            .set_text("name", "Acme")
+            .set("deal", AttributeValue::N("5.0".into()))
+            .set_entry("metadata", "plan", AttributeValue::S("pro".into()))
+            .remove("gone");
+        assert!(update.already_applied(Some(&stored)));
+        update.remove_entry("metadata", "plan");
+        assert!(!update.already_applied(Some(&stored)));
+        assert!(!update.already_applied(None));
+        let mut counted = ItemWrite::update(key());
+        counted.add("contact_count", 1);
+        assert!(!counted.already_applied(Some(&stored)));
+        assert!(ItemWrite::create(key(), stored.clone()).already_applied(Some(&stored)));
+        assert!(!ItemWrite::create(key(), stored.clone()).already_applied(None));
+        assert!(ItemWrite::delete(key()).already_applied(None));
+        assert!(!ItemWrite::delete(key()).already_applied(Some(&stored)));
+    }
+
+    fn cancelled(reasons: &[CancelReason]) -> Vec<CancelReason> {
+        reasons.to_vec()
+    }
+
+    #[test]
+    fn conflicts_are_retried_then_reported_as_contention() {
+        let conflict = [CancelReason::None, CancelReason::Conflict];
+        assert!(matches!(
+            retry_or_report(cancelled(&conflict), 0),
+            Retry::Again
+        ));
+        assert!(matches!(
+            retry_or_report(cancelled(&conflict), CONFLICT_RETRIES - 1),
+            Retry::Again
+        ));
+        assert!(matches!(
+            retry_or_report(cancelled(&conflict), CONFLICT_RETRIES),
+            Retry::GiveUp(StoreError::Contention)
+        ));
+        assert!(matches!(
+            retry_or_report(cancelled(&[CancelReason::Throttled]), CONFLICT_RETRIES),
+            Retry::GiveUp(StoreError::Throttled)
+        ));
+    }
+
+    #[test]
+    fn a_failed_condition_is_never_retried() {
+        let reasons = [
+            CancelReason::ConditionFailed { old: None },
+            CancelReason::Conflict,
+        ];
+        assert!(matches!(
+            retry_or_report(cancelled(&reasons), 0),
+            Retry::Refused(_)
+        ));
     }
 
     #[test]
