@@ -137,12 +137,11 @@ async fn every_v1_route_needs_a_valid_key_with_its_scope() {
 async fn a_revoked_key_is_refused_on_the_next_request() {
     let it = integration().await;
     it.ok(it.v1("GET", "/api/v1/contacts")).await;
-    let keys = || {
-        ApiRequest::new("GET", "/api/api-keys")
+    let listed = it
+        .ok(ApiRequest::new("GET", "/api/api-keys")
             .user("owner")
-            .header("X-Project-Id", &it.project.id)
-    };
-    let listed = listed(it.app, keys, |l| l["data"][0].is_object()).await;
+            .header("X-Project-Id", &it.project.id))
+        .await;
     let id = listed["data"][0]["id"].as_str().unwrap().to_owned();
     let revoke = ApiRequest::new("DELETE", "/api/api-keys/{id}")
         .path_param("id", &id)

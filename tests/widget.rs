@@ -1197,6 +1197,308 @@ async fn placeholder_promotion_racing_a_new_link_deletes_it_only_when_unused() {
     }
 }
 
+// ---- production semantics: back to back, and racing ---------------------------------
+//
+// Under infra/test.sh's production pass, reads that may be eventually
+// consistent trail writes by 300 ms: these flows, run back to back as a
+// browser runs them, only pass when what decides a write is read consistently.
+
+#[tokio::test]
+async fn the_seeds_sync_pattern_runs_back_to_back() {
+    let site = site().await;
+    let identified = site
+        .identify(json!({
+            "visitor_id": "user_456",
+            "email": "alice@acme.com",
+            "metadata": {"plan": "enterprise", "role": "admin"},
+            "company": {"id": "acme", "name": "Acme Inc", "stage": "Qualified", "metadata": {"crm_owner": "Sam"}},
+        }))
+        .await;
+    let contact_id = ok(&identified)["contact"]["id"].clone();
+    // setDeal at once, on the active company (no company_id) and on the explicit one.
+    let deal = site
+        .set_deal(json!({"visitor_id": "user_456", "deal_value": 12000, "stage_name": "Qualified"}))
+        .await;
+    assert_eq!(ok(&deal)["company"]["id"], "acme");
+    assert_eq!(deal.body["company"]["deal_value"], 12000.0);
+    let deal = site
+        .set_deal(json!({"visitor_id": "user_456", "company_id": "acme", "deal_value": 15000, "stage_name": "Proposal"}))
+        .await;
+    assert_eq!(
+        (
+            ok(&deal)["company"]["deal_value"].as_f64(),
+            deal.body["company"]["stage"].as_str()
+        ),
+        (Some(15000.0), Some("Proposal"))
+    );
+    // set-properties at once, into the contact.
+    let props = site
+        .set_properties(json!({"visitor_id": "user_456", "metadata": {"seats": 5}}))
+        .await;
+    assert_eq!(ok(&props)["contact"]["metadata"]["seats"], 5.0);
+    // identify with only a user_id at once: the same contact, filled in.
+    let again = site
+        .identify(json!({"visitor_id": "user_456", "user_id": "u-456"}))
+        .await;
+    assert_eq!(ok(&again)["contact"]["id"], contact_id);
+    assert_eq!(again.body["contact"]["user_id"], "u-456");
+    assert_eq!(again.body["relinked"], false);
+    let tracked = site
+        .track(json!({"visitor_id": "user_456", "name": "checkout"}))
+        .await;
+    assert_eq!(ok(&tracked)["event"]["contact_id"], contact_id);
+    assert_eq!(site.entities("Contact").await.len(), 1);
+    site.assert_counts_match_links().await;
+}
+
+#[tokio::test]
+async fn identity_verification_applies_from_the_call_right_after_it_is_switched_on() {
+    let site = site().await;
+    let settings = ApiRequest::new("PATCH", "/api/projects/{id}")
+        .path_param("id", &site.project.id)
+        .user("owner")
+        .json(&json!({"require_identity_verification": true}));
+    assert_eq!(send(site.app, settings).await.status, 200);
+    let before = site.items().await;
+    let answer = site
+        .identify(json!({"visitor_id": "v1", "email": "a@acme.com"}))
+        .await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.error_code()),
+        (401, "identity_verification_failed")
+    );
+    assert_eq!(site.items().await, before, "nothing written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_fills_of_a_missing_email_leave_the_contact_one_email_and_one_claim() {
+    let site = site().await;
+    let first = site
+        .identify(json!({"visitor_id": "v0", "user_id": "u-1"}))
+        .await;
+    let contact_id = ok(&first)["contact"]["id"].as_str().unwrap().to_owned();
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            site.spawn(
+                "/api/widget/identify",
+                json!({"visitor_id": format!("v{n}"), "user_id": "u-1", "email": format!("e{n}@acme.com")}),
+            )
+        })
+        .collect();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(ok(&answer)["contact"]["id"], contact_id.as_str());
+    }
+    let contact = site
+        .app
+        .store
+        .get_contact(&site.project.id, &contact_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let email = contact.email.expect("one of the emails");
+    let claims: Vec<String> = site
+        .entities("Claim")
+        .await
+        .iter()
+        .filter(|c| c.get("kind") == Some(&AttributeValue::S("email".into())))
+        .map(|c| c["value"].as_s().unwrap().clone())
+        .collect();
+    assert_eq!(claims, [email], "exactly the contact's email is claimed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_merges_never_take_a_record_past_the_limits() {
+    let site = site().await;
+    ok(&site
+        .identify(json!({"visitor_id": "v", "email": "a@acme.com"}))
+        .await);
+    // 16 requests of 10 keys of 1 500 characters each: any three together
+    // are over 32 KiB, any eleven over 100 keys.
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let entries: serde_json::Map<String, Value> = (0..10)
+                .map(|k| (format!("k{n}_{k}"), json!("x".repeat(1_500))))
+                .collect();
+            site.spawn(
+                "/api/widget/set-properties",
+                json!({"visitor_id": "v", "properties": entries.clone(), "metadata": entries}),
+            )
+        })
+        .collect();
+    let mut applied = 0;
+    for task in tasks {
+        let answer = task.await.unwrap();
+        match answer.status.as_u16() {
+            200 => applied += 1,
+            400 => {
+                let field = &answer.body["error"]["details"]["field"];
+                assert!(field == "properties" || field == "metadata", "{field}");
+            }
+            other => panic!("{other}: {:#}", answer.body),
+        }
+    }
+    assert!(applied >= 1, "the first merges fit");
+    let visitor = site
+        .app
+        .store
+        .get_visitor(&site.project.id, "v")
+        .await
+        .unwrap()
+        .unwrap();
+    let contact = site
+        .app
+        .store
+        .get_contact(&site.project.id, visitor.contact_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    for (what, map) in [
+        ("properties", visitor.properties),
+        ("metadata", contact.metadata),
+    ] {
+        let bytes = serde_json::to_vec(&map).unwrap().len();
+        assert!(
+            map.len() <= 100 && bytes <= 32 * 1024,
+            "{what}: {} keys, {bytes} bytes",
+            map.len()
+        );
+        assert_eq!(map.len(), applied * 10, "{what}: every applied merge kept");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_racing_a_placeholder_promotion_are_never_lost() {
+    // Each round starts the writes at a different moment of the promotion.
+    for round in 0..10u64 {
+        let site = site().await;
+        let first = site
+            .identify(json!({"visitor_id": "v", "email": "ada@initech.com"}))
+            .await;
+        let placeholder = ok(&first)["companies"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let promote = site.spawn(
+            "/api/widget/identify",
+            json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech"}}),
+        );
+        let patch = ApiRequest::new("PATCH", "/api/companies/{id}")
+            .path_param("id", &placeholder)
+            .user("owner")
+            .header("X-Project-Id", &site.project.id)
+            .json(&json!({"metadata": {"source": "crm"}, "notes": "call back"}));
+        let app = site.app;
+        let patching = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(round * 2)).await;
+            send(app, patch).await
+        });
+        let deal = ApiRequest::new("POST", "/api/widget/set-deal").json(&with_project(
+            &site.project,
+            json!({"visitor_id": "v", "deal_value": 700}),
+        ));
+        let dealing = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(round * 3)).await;
+            send(app, deal).await
+        });
+        ok(&promote.await.unwrap());
+        let patched = patching.await.unwrap();
+        let dealt = dealing.await.unwrap();
+        let initech = site
+            .app
+            .store
+            .get_company(&site.project.id, "initech")
+            .await
+            .unwrap()
+            .unwrap();
+        let kept = site
+            .app
+            .store
+            .get_company(&site.project.id, &placeholder)
+            .await
+            .unwrap();
+        assert!(kept.is_none(), "round {round}: the placeholder is gone");
+        // A write answered 200 is in the real company (carried over, or
+        // written there after the promotion).
+        match patched.status.as_u16() {
+            200 => {
+                assert_eq!(
+                    initech.metadata.get("source"),
+                    Some(&hal_crm::model::Scalar::String("crm".into())),
+                    "round {round}"
+                );
+                assert_eq!(initech.notes.as_deref(), Some("call back"), "round {round}");
+            }
+            404 => assert_eq!(patched.error_code(), "company_not_found"),
+            other => panic!("round {round}: {other} {:#}", patched.body),
+        }
+        assert_eq!(ok(&dealt)["company"]["deal_value"], 700.0);
+        assert_eq!(initech.deal_value, Some(700.0), "round {round}");
+        site.assert_counts_match_links().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stage_deleted_with_reassign_while_set_stage_runs_strands_no_company() {
+    let site = site().await;
+    let companies = ["c0", "c1", "c2", "c3", "c4", "c5"];
+    for (n, company) in companies.iter().enumerate() {
+        let body = json!({"visitor_id": format!("v{n}"), "email": format!("v{n}@{company}.com"), "company": {"id": company, "stage": "New"}});
+        ok(&site.identify(body).await);
+    }
+    let proposal = site.project.stages[2].id.clone();
+    // Every visitor keeps moving its company to Proposal while Proposal is
+    // deleted into Negotiation.
+    let writers: Vec<_> = (0..companies.len())
+        .flat_map(|n| {
+            (0..4).map(move |_| {
+                (
+                    n,
+                    json!({"visitor_id": format!("v{n}"), "stage": "Proposal"}),
+                )
+            })
+        })
+        .map(|(_, body)| site.spawn("/api/widget/set-stage", body))
+        .collect();
+    let delete = ApiRequest::new("DELETE", "/api/stages/{id}")
+        .path_param("id", &proposal)
+        .query("reassign_to=Negotiation")
+        .user("owner")
+        .header("X-Project-Id", &site.project.id);
+    let deleted = send(site.app, delete).await;
+    assert_eq!(deleted.status, 204, "{:#}", deleted.body);
+    for writer in writers {
+        let answer = writer.await.unwrap();
+        // Before the delete: applied; after: Proposal is no stage any more.
+        assert!(
+            answer.status == 200 || answer.error_code() == "unknown_stage",
+            "{:#}",
+            answer.body
+        );
+    }
+    for (n, company) in companies.iter().enumerate() {
+        let shown = send(
+            site.app,
+            ApiRequest::new("GET", "/api/companies/{id}")
+                .path_param("id", company)
+                .user("owner")
+                .header("X-Project-Id", &site.project.id),
+        )
+        .await;
+        let stage = ok(&shown)["stage"].as_str().map(str::to_owned);
+        assert!(
+            matches!(stage.as_deref(), Some("New" | "Negotiation")),
+            "{company} on {stage:?}"
+        );
+        // advance_only writes still apply: nothing is stuck on a deleted id.
+        let won = site
+            .set_stage(json!({"visitor_id": format!("v{n}"), "stage": "Won"}))
+            .await;
+        assert_eq!(ok(&won)["stage_applied"], true, "{company}");
+        assert_eq!(won.body["company"]["stage"], "Won");
+    }
+}
+
 // ---- over real HTTP through the dev server ----------------------------------------
 
 #[tokio::test]

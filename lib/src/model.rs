@@ -281,6 +281,15 @@ pub struct ApiKey {
     pub created_at: Timestamp,
 }
 
+/// A project's reference to one of its API keys: what lists and revokes
+/// them by id (the key itself is keyed by its hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRef {
+    pub project_id: String,
+    pub key_id: String,
+    pub hash: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {

@@ -4,10 +4,11 @@
 use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
-use crate::model::{ApiKey, Scope};
-use crate::store::keys;
+use crate::model::{ApiKey, ApiKeyRef, Scope};
+use crate::store::keys::{self, Item};
+use crate::store::lists::Source;
 use crate::store::write::{ItemWrite, WriteSet};
-use crate::store::{Store, changes};
+use crate::store::{Page, Store, changes};
 use aws_sdk_dynamodb::types::AttributeValue;
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -59,8 +60,14 @@ pub async fn create_with_secret(
         created_by: created_by.to_owned(),
         created_at: Timestamp::now(),
     };
+    let reference = ApiKeyRef {
+        project_id: project_id.to_owned(),
+        key_id: key.id.clone(),
+        hash: key.hash.clone(),
+    };
     let mut writes = WriteSet::default();
-    writes.push((), changes::create(&key)?);
+    writes.push(0, changes::create(&key)?);
+    writes.push(1, changes::create(&reference)?);
     store
         .commit(writes)
         .await?
@@ -68,24 +75,40 @@ pub async fn create_with_secret(
     Ok(key)
 }
 
-/// Revokes a key: the next request with it is refused.
+/// A project's keys, oldest first: its references, then the keys by hash.
+pub async fn page(
+    store: &Store,
+    project_id: &str,
+    limit: i32,
+    start: Option<Item>,
+) -> Result<Page<ApiKey>, ApiError> {
+    let source = Source::Partition(keys::project_api_keys(project_id));
+    let references = store
+        .page::<ApiKeyRef>(&source, limit, start, false)
+        .await?;
+    let keys = references
+        .items
+        .iter()
+        .map(|r| keys::api_key_by_hash(&r.hash))
+        .collect();
+    Ok(Page {
+        items: store.get_many(keys).await?,
+        last_key: references.last_key,
+    })
+}
+
+/// Revokes a key: the next request with it is refused. The project's
+/// reference names the key's hash; both go in one transaction.
 pub async fn delete(store: &Store, project_id: &str, key_id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::not_found("api_key_not_found", "no such API key");
-    let entries = store.index_keys(keys::project_api_keys(project_id)).await?;
-    let entry = entries
-        .iter()
-        .find(|e| {
-            e.get(keys::GSI1_SK)
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(key_id)
-        })
-        .ok_or_else(not_found)?;
-    let key = crate::store::key_of(entry).ok_or_else(not_found)?;
-    let mut delete = ItemWrite::delete(key);
-    delete.require_equals("project_id", AttributeValue::S(project_id.to_owned()));
+    let reference_key = keys::api_key_ref(project_id, key_id).key;
+    let mut found = store.fetch(vec![reference_key.clone()]).await?;
+    let reference: ApiKeyRef = found.take(&reference_key)?.ok_or_else(not_found)?;
+    let mut key = ItemWrite::delete(keys::api_key_by_hash(&reference.hash));
+    key.require_equals("project_id", AttributeValue::S(project_id.to_owned()));
     let mut writes = WriteSet::default();
-    writes.push((), delete);
+    writes.push(0, ItemWrite::delete(reference_key));
+    writes.push(1, key);
     store.commit(writes).await?.map_err(|_| not_found())
 }
 

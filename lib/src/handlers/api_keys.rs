@@ -6,8 +6,6 @@ use crate::domain::api_keys;
 use crate::error::ApiError;
 use crate::http::{self, PageRequest, Response};
 use crate::model::{ApiKey, Scope};
-use crate::store::keys;
-use crate::store::lists::Source;
 use crate::validate;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -57,11 +55,7 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Manage).await?;
     let project_id = membership.project.id.as_str();
     let page = PageRequest::parse(app, &req, format!("GET /api/api-keys|{project_id}"))?;
-    let source = Source::Index(keys::project_api_keys(project_id));
-    let found = app
-        .store
-        .page::<ApiKey>(&source, page.limit, page.start.clone(), false)
-        .await?;
+    let found = api_keys::page(&app.store, project_id, page.limit, page.start.clone()).await?;
     Ok(page.respond(app, found, |k| view(&k)))
 }
 

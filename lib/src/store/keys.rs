@@ -17,7 +17,8 @@
 //! | `Claim` (email) | `P#{project}#EMAIL#{email}` | `CLAIM` | – | – | email uniqueness; find a contact by email |
 //! | `Claim` (user id) | `P#{project}#UID#{user_id}` | `CLAIM` | – | – | user_id uniqueness; find a contact by user_id |
 //! | `Event` | `P#{project}#EV#CT#{contact}` (or `#EV#V#{visitor}` before identify) | `{occurred_at}#{event}` | `P#{project}#EV#CO#{company}` when known | `{occurred_at}#{event}` | a contact's events newest first; a company's events newest first (gsi1) |
-//! | `ApiKey` | `APIKEY#{sha256 of the secret}` | `APIKEY` | `P#{project}#APIKEYS` | `{key id}` | authenticate a v1 call (GetItem on the hash); list / revoke a project's keys (gsi1) |
+//! | `ApiKey` | `APIKEY#{sha256 of the secret}` | `APIKEY` | – | – | authenticate a v1 call (GetItem on the hash) |
+//! | `ApiKeyRef` | `P#{project}#APIKEYS` | `{key id}` | – | – | list a project's keys, revoke one by id (its hash is here), read consistently |
 //! | `Conversation` | `P#{project}#CV#{conversation}` | `CONVERSATION` | `P#{project}#CONVS` | `{last_message_at}#{conversation}` | a conversation and its messages in one Query; a project's conversations by last activity, newest first (gsi1) |
 //! | `Message` | `P#{project}#CV#{conversation}` | `MSG#{created_at}#{message}` | – | – | a conversation's messages in order |
 //! | `VisitorConversation` | `P#{project}#V#{visitor}` | `CV#{conversation}` | – | – | a visitor's own conversations (beside the visitor item) |
@@ -57,6 +58,7 @@ pub enum Entity {
     Event,
     EventKey,
     ApiKey,
+    ApiKeyRef,
     Conversation,
     Message,
     VisitorConversation,
@@ -75,6 +77,7 @@ impl Entity {
             Entity::Event => "Event",
             Entity::EventKey => "EventKey",
             Entity::ApiKey => "ApiKey",
+            Entity::ApiKeyRef => "ApiKeyRef",
             Entity::Conversation => "Conversation",
             Entity::Message => "Message",
             Entity::VisitorConversation => "VisitorConversation",
@@ -280,11 +283,11 @@ pub fn event_key(project: &str, event_key: &str) -> ItemKeys {
 }
 
 /// An API key, keyed by its secret's hash: only the hash reaches the table.
-pub fn api_key(project: &str, hash: &str, key_id: &str) -> ItemKeys {
+pub fn api_key(hash: &str) -> ItemKeys {
     ItemKeys {
         entity: Entity::ApiKey,
         key: api_key_by_hash(hash),
-        gsi1: Some(Key::new(project_api_keys(project), key_id)),
+        gsi1: None,
     }
 }
 
@@ -292,9 +295,18 @@ pub fn api_key_by_hash(hash: &str) -> Key {
     Key::new(format!("APIKEY#{hash}"), "APIKEY")
 }
 
-/// `gsi1pk` of a project's API keys.
+/// `pk` of a project's API key references.
 pub fn project_api_keys(project: &str) -> String {
     format!("P#{project}#APIKEYS")
+}
+
+/// A project's reference to one of its keys, by id.
+pub fn api_key_ref(project: &str, key_id: &str) -> ItemKeys {
+    ItemKeys {
+        entity: Entity::ApiKeyRef,
+        key: Key::new(project_api_keys(project), key_id),
+        gsi1: None,
+    }
 }
 
 /// Sort-key prefix of messages in a conversation's collection.

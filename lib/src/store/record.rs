@@ -5,8 +5,8 @@
 use super::StoreError;
 use super::keys::{self, Item, ItemKeys};
 use crate::model::{
-    ApiKey, Claim, ClaimKind, Company, Contact, Conversation, Event, EventKeyClaim, Link, Member,
-    Message, Project, Visitor, VisitorConversation,
+    ApiKey, ApiKeyRef, Claim, ClaimKind, Company, Contact, Conversation, Event, EventKeyClaim,
+    Link, Member, Message, Project, Visitor, VisitorConversation,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -117,7 +117,13 @@ impl Record for EventKeyClaim {
 
 impl Record for ApiKey {
     fn keys(&self) -> ItemKeys {
-        keys::api_key(&self.project_id, &self.hash, &self.id)
+        keys::api_key(&self.hash)
+    }
+}
+
+impl Record for ApiKeyRef {
+    fn keys(&self) -> ItemKeys {
+        keys::api_key_ref(&self.project_id, &self.key_id)
     }
 }
 
