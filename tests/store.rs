@@ -481,6 +481,50 @@ async fn a_contact_deleted_while_it_is_being_linked_leaves_no_link_behind() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_company_being_deleted_takes_no_new_link_so_its_delete_finishes() {
+    // Four operators keep linking contacts to the company for about four
+    // seconds while it is deleted: once the delete began, links to it wait
+    // and then find it gone, so the delete is not left chasing new links
+    // (which, with an index that lags, it could never catch up with).
+    let tenant = Tenant::new(fresh_app().await).await;
+    tenant.company("busy").await;
+    let mut people = Vec::new();
+    for i in 0..40 {
+        people.push(tenant.contact(&format!("l{i}@example.com")).await);
+    }
+    let tenant = &*Box::leak(Box::new(tenant));
+    let linkers: Vec<_> = people
+        .chunks(10)
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                for person in chunk {
+                    let answer = tenant
+                        .send(tenant.link_request("PUT", &person, "busy"))
+                        .await;
+                    assert_settled(&answer, "link");
+                    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let deleted = tenant
+        .send(
+            tenant
+                .req("DELETE", "/api/companies/{id}")
+                .path_param("id", "busy"),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{:#}", deleted.body);
+    for linker in linkers {
+        linker.await.unwrap();
+    }
+    assert_links_consistent(&tenant.app.store).await;
+    assert_eq!(entity_count(&all_items(&tenant.app.store).await, "Link"), 0);
+}
+
 #[tokio::test]
 async fn a_contact_with_150_visitors_and_a_company_with_150_contacts_stay_within_transaction_limits()
  {

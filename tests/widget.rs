@@ -12,7 +12,7 @@ use hal_crm::model::{Contact, Project, StageUpdateMode};
 use hal_crm::store::keys;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::meter::Meter;
-use hal_crm_tests::{Answer, all_items, assert_links_consistent, call, metered_app, send};
+use hal_crm_tests::{Answer, all_items, assert_links_consistent, call, listed, metered_app, send};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use tokio::task::JoinHandle;
@@ -1308,6 +1308,123 @@ async fn concurrent_fills_of_a_missing_email_leave_the_contact_one_email_and_one
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_identifies_of_one_anonymous_visitor_never_give_it_two_contacts() {
+    // One identifies by email, the other by user_id only: whichever links the
+    // visitor first, the other must find that contact (rule 1) rather than
+    // create a second one and take the visitor over.
+    for round in 0..8u64 {
+        let site = site().await;
+        // The visitor exists (anonymous), so both calls update it.
+        ok(&site.identify(json!({"visitor_id": "v"})).await);
+        let by_email = site.spawn(
+            "/api/widget/identify",
+            json!({"visitor_id": "v", "email": "ada@acme.com"}),
+        );
+        let by_user_id = site.spawn(
+            "/api/widget/identify",
+            json!({"visitor_id": "v", "user_id": "u-ada"}),
+        );
+        let (a, b) = (by_email.await.unwrap(), by_user_id.await.unwrap());
+        assert_eq!(
+            ok(&a)["contact"]["id"],
+            ok(&b)["contact"]["id"],
+            "round {round}"
+        );
+        assert_eq!(site.entities("Contact").await.len(), 1, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_placeholder_is_never_given_to_a_contact_a_real_company_is_being_linked_to() {
+    // The contact has no company; identify gives it a placeholder while an
+    // operator links a real company. Either order ends with the real company
+    // only: a placeholder given after the link would be one too many.
+    for round in 0..8u64 {
+        let site = site().await;
+        let contact = send(
+            site.app,
+            ApiRequest::new("POST", "/api/contacts")
+                .user("owner")
+                .header("X-Project-Id", &site.project.id)
+                .json(&json!({"email": "ada@initech.com"})),
+        )
+        .await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_owned();
+        send(
+            site.app,
+            ApiRequest::new("POST", "/api/companies")
+                .user("owner")
+                .header("X-Project-Id", &site.project.id)
+                .json(&json!({"id": "initech"})),
+        )
+        .await;
+        let identify = site.spawn(
+            "/api/widget/identify",
+            json!({"visitor_id": "v", "email": "ada@initech.com"}),
+        );
+        let link = ApiRequest::new("PUT", "/api/contacts/{id}/companies/{company_id}")
+            .path_param("id", &contact_id)
+            .path_param("company_id", "initech")
+            .user("owner")
+            .header("X-Project-Id", &site.project.id);
+        let app = site.app;
+        let linking = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(round)).await;
+            send(app, link).await
+        });
+        ok(&identify.await.unwrap());
+        assert_eq!(linking.await.unwrap().status, 201, "round {round}");
+        let (stored, links) = site
+            .app
+            .store
+            .get_contact_with_links(&site.project.id, &contact_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let linked: Vec<&str> = links.iter().map(|l| l.company_id.as_str()).collect();
+        assert_eq!(linked, ["initech"], "round {round}");
+        assert_eq!(stored.placeholder_company_id, None, "round {round}");
+        site.assert_counts_match_links().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn single_writes_racing_transactions_on_the_same_visitor_all_apply() {
+    // set-properties alone is one UpdateItem; identify is a transaction on
+    // the same visitor. In DynamoDB the single write fails with
+    // TransactionConflictException while the transaction holds the item
+    // (infra/test.sh's production pass does the same): it must be retried,
+    // never answered as a failure.
+    let site = site().await;
+    ok(&site
+        .identify(json!({"visitor_id": "v", "email": "a@acme.com"}))
+        .await);
+    for round in 0..6 {
+        let mut calls = vec![site.spawn(
+            "/api/widget/identify",
+            json!({"visitor_id": "v", "email": "a@acme.com", "properties": {"round": round}, "metadata": {"round": round}}),
+        )];
+        for n in 0..4 {
+            calls.push(site.spawn(
+                "/api/widget/set-properties",
+                json!({"visitor_id": "v", "properties": {format!("p{n}"): round}}),
+            ));
+        }
+        for call in calls {
+            ok(&call.await.unwrap());
+        }
+    }
+    let visitor = site
+        .app
+        .store
+        .get_visitor(&site.project.id, "v")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(visitor.properties.len(), 5, "{:?}", visitor.properties);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_merges_never_take_a_record_past_the_limits() {
     let site = site().await;
     ok(&site
@@ -1497,6 +1614,47 @@ async fn a_stage_deleted_with_reassign_while_set_stage_runs_strands_no_company()
         assert_eq!(ok(&won)["stage_applied"], true, "{company}");
         assert_eq!(won.body["company"]["stage"], "Won");
     }
+}
+
+#[tokio::test]
+async fn a_stage_deleted_right_after_a_company_moved_onto_it_strands_nothing() {
+    let site = site().await;
+    let account = |method: &str, route: &str| {
+        ApiRequest::new(method, route)
+            .user("owner")
+            .header("X-Project-Id", &site.project.id)
+    };
+    // Put on Proposal just before the delete: a lagging index does not show
+    // it to the delete's walk, so it is not moved; it counts as moved.
+    let fresh =
+        account("POST", "/api/companies").json(&json!({"id": "fresh", "stage": "Proposal"}));
+    assert_eq!(send(site.app, fresh).await.status, 201);
+    let delete = account("DELETE", "/api/stages/{id}")
+        .path_param("id", &site.project.stages[2].id)
+        .query("reassign_to=Negotiation");
+    assert_eq!(send(site.app, delete).await.status, 204);
+    let shown = send(
+        site.app,
+        account("GET", "/api/companies/{id}").path_param("id", "fresh"),
+    )
+    .await;
+    assert_eq!(ok(&shown)["stage"], "Negotiation");
+    let on_negotiation = || account("GET", "/api/companies").query("stage=Negotiation");
+    let listed = listed(site.app, on_negotiation, |l| l["data"][0].is_object()).await;
+    assert_eq!(listed["data"][0]["id"], "fresh");
+    // Precedence follows: Negotiation is past Qualified, before Won.
+    let identified = site
+        .identify(json!({"visitor_id": "v", "email": "a@fresh.com", "company": {"id": "fresh", "stage": "Qualified"}}))
+        .await;
+    assert_eq!(ok(&identified)["company_stage"]["stage_applied"], false);
+    assert_eq!(
+        identified.body["company_stage"]["previous_stage"],
+        "Negotiation"
+    );
+    let won = site
+        .set_stage(json!({"visitor_id": "v", "stage": "Won"}))
+        .await;
+    assert_eq!(ok(&won)["stage_applied"], true);
 }
 
 // ---- over real HTTP through the dev server ----------------------------------------
