@@ -83,6 +83,32 @@ impl Site {
         .await
     }
 
+    /// An account-route request as the project's owner.
+    fn account(&self, method: &str, route: &str) -> ApiRequest {
+        ApiRequest::new(method, route)
+            .user("owner")
+            .header("X-Project-Id", &self.project.id)
+    }
+
+    /// Identifies visitor `v` as ada@initech.com, a contact without company:
+    /// the answer and its placeholder's id.
+    async fn with_placeholder(&self) -> (Answer, String) {
+        let first = self
+            .identify(json!({"visitor_id": "v", "email": "ada@initech.com"}))
+            .await;
+        let placeholder = ok(&first)["companies"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (first, placeholder)
+    }
+
+    /// The visitor as stored (read consistently).
+    async fn stored_visitor(&self, id: &str) -> hal_crm::model::Visitor {
+        let visitor = self.app.store.get_visitor(&self.project.id, id).await;
+        visitor.unwrap().expect("the visitor exists")
+    }
+
     /// Starts a widget call on a task of its own: for real concurrent requests.
     fn spawn(&self, route: &str, body: Value) -> JoinHandle<Answer> {
         let request = ApiRequest::new("POST", route).json(&with_project(&self.project, body));
@@ -503,13 +529,7 @@ async fn a_contact_without_companies_gets_a_placeholder_named_after_its_company_
 #[tokio::test]
 async fn linking_a_real_company_carries_the_placeholders_data_over_and_deletes_it() {
     let site = site().await;
-    let first = site
-        .identify(json!({"visitor_id": "v", "email": "ada@initech.com"}))
-        .await;
-    let placeholder_id = ok(&first)["companies"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (first, placeholder_id) = site.with_placeholder().await;
     assert_eq!(first.body["active_company_id"], placeholder_id.as_str());
     let other = site
         .identify(json!({"visitor_id": "v-other", "email": "ada@initech.com"}))
@@ -539,10 +559,8 @@ async fn linking_a_real_company_carries_the_placeholders_data_over_and_deletes_i
     // writes land there.
     let other = send(
         site.app,
-        ApiRequest::new("GET", "/api/visitors/{visitor_id}")
-            .path_param("visitor_id", "v-other")
-            .user("owner")
-            .header("X-Project-Id", &site.project.id),
+        site.account("GET", "/api/visitors/{visitor_id}")
+            .path_param("visitor_id", "v-other"),
     )
     .await;
     assert_eq!(ok(&other)["active_company_id"], "initech");
@@ -564,13 +582,7 @@ async fn linking_a_real_company_carries_the_placeholders_data_over_and_deletes_i
 #[tokio::test]
 async fn a_placeholder_another_contact_uses_is_unlinked_but_kept() {
     let site = site().await;
-    let first = site
-        .identify(json!({"visitor_id": "v", "email": "ada@initech.com"}))
-        .await;
-    let placeholder_id = ok(&first)["companies"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, placeholder_id) = site.with_placeholder().await;
     let other = site
         .identify(json!({"visitor_id": "w", "user_id": "u-w", "company": {"id": "globex"}}))
         .await;
@@ -1146,13 +1158,7 @@ async fn placeholder_promotion_racing_a_new_link_deletes_it_only_when_unused() {
     // round, sweeping the window between its reads and its commit.
     for round in 0..16u64 {
         let site = site().await;
-        let first = site
-            .identify(json!({"visitor_id": "v", "email": "ada@initech.com"}))
-            .await;
-        let placeholder_id = ok(&first)["companies"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let (_, placeholder_id) = site.with_placeholder().await;
         let other = site
             .identify(json!({"visitor_id": "w", "user_id": "u-w", "company": {"id": "globex"}}))
             .await;
@@ -1343,18 +1349,14 @@ async fn a_placeholder_is_never_given_to_a_contact_a_real_company_is_being_linke
         let site = site().await;
         let contact = send(
             site.app,
-            ApiRequest::new("POST", "/api/contacts")
-                .user("owner")
-                .header("X-Project-Id", &site.project.id)
+            site.account("POST", "/api/contacts")
                 .json(&json!({"email": "ada@initech.com"})),
         )
         .await;
         let contact_id = contact.body["id"].as_str().unwrap().to_owned();
         send(
             site.app,
-            ApiRequest::new("POST", "/api/companies")
-                .user("owner")
-                .header("X-Project-Id", &site.project.id)
+            site.account("POST", "/api/companies")
                 .json(&json!({"id": "initech"})),
         )
         .await;
@@ -1362,11 +1364,10 @@ async fn a_placeholder_is_never_given_to_a_contact_a_real_company_is_being_linke
             "/api/widget/identify",
             json!({"visitor_id": "v", "email": "ada@initech.com"}),
         );
-        let link = ApiRequest::new("PUT", "/api/contacts/{id}/companies/{company_id}")
+        let link = site
+            .account("PUT", "/api/contacts/{id}/companies/{company_id}")
             .path_param("id", &contact_id)
-            .path_param("company_id", "initech")
-            .user("owner")
-            .header("X-Project-Id", &site.project.id);
+            .path_param("company_id", "initech");
         let app = site.app;
         let linking = tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(round)).await;
@@ -1414,13 +1415,7 @@ async fn single_writes_racing_transactions_on_the_same_visitor_all_apply() {
             ok(&call.await.unwrap());
         }
     }
-    let visitor = site
-        .app
-        .store
-        .get_visitor(&site.project.id, "v")
-        .await
-        .unwrap()
-        .unwrap();
+    let visitor = site.stored_visitor("v").await;
     assert_eq!(visitor.properties.len(), 5, "{:?}", visitor.properties);
 }
 
@@ -1456,13 +1451,7 @@ async fn concurrent_merges_never_take_a_record_past_the_limits() {
         }
     }
     assert!(applied >= 1, "the first merges fit");
-    let visitor = site
-        .app
-        .store
-        .get_visitor(&site.project.id, "v")
-        .await
-        .unwrap()
-        .unwrap();
+    let visitor = site.stored_visitor("v").await;
     let contact = site
         .app
         .store
@@ -1489,21 +1478,14 @@ async fn writes_racing_a_placeholder_promotion_are_never_lost() {
     // Each round starts the writes at a different moment of the promotion.
     for round in 0..10u64 {
         let site = site().await;
-        let first = site
-            .identify(json!({"visitor_id": "v", "email": "ada@initech.com"}))
-            .await;
-        let placeholder = ok(&first)["companies"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let (_, placeholder) = site.with_placeholder().await;
         let promote = site.spawn(
             "/api/widget/identify",
             json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech"}}),
         );
-        let patch = ApiRequest::new("PATCH", "/api/companies/{id}")
+        let patch = site
+            .account("PATCH", "/api/companies/{id}")
             .path_param("id", &placeholder)
-            .user("owner")
-            .header("X-Project-Id", &site.project.id)
             .json(&json!({"metadata": {"source": "crm"}, "notes": "call back"}));
         let app = site.app;
         let patching = tokio::spawn(async move {
@@ -1577,11 +1559,10 @@ async fn a_stage_deleted_with_reassign_while_set_stage_runs_strands_no_company()
         })
         .map(|(_, body)| site.spawn("/api/widget/set-stage", body))
         .collect();
-    let delete = ApiRequest::new("DELETE", "/api/stages/{id}")
+    let delete = site
+        .account("DELETE", "/api/stages/{id}")
         .path_param("id", &proposal)
-        .query("reassign_to=Negotiation")
-        .user("owner")
-        .header("X-Project-Id", &site.project.id);
+        .query("reassign_to=Negotiation");
     let deleted = send(site.app, delete).await;
     assert_eq!(deleted.status, 204, "{:#}", deleted.body);
     for writer in writers {
@@ -1596,10 +1577,8 @@ async fn a_stage_deleted_with_reassign_while_set_stage_runs_strands_no_company()
     for (n, company) in companies.iter().enumerate() {
         let shown = send(
             site.app,
-            ApiRequest::new("GET", "/api/companies/{id}")
-                .path_param("id", company)
-                .user("owner")
-                .header("X-Project-Id", &site.project.id),
+            site.account("GET", "/api/companies/{id}")
+                .path_param("id", company),
         )
         .await;
         let stage = ok(&shown)["stage"].as_str().map(str::to_owned);
@@ -1619,11 +1598,7 @@ async fn a_stage_deleted_with_reassign_while_set_stage_runs_strands_no_company()
 #[tokio::test]
 async fn a_stage_deleted_right_after_a_company_moved_onto_it_strands_nothing() {
     let site = site().await;
-    let account = |method: &str, route: &str| {
-        ApiRequest::new(method, route)
-            .user("owner")
-            .header("X-Project-Id", &site.project.id)
-    };
+    let account = |method: &str, route: &str| site.account(method, route);
     // Put on Proposal just before the delete: a lagging index does not show
     // it to the delete's walk, so it is not moved; it counts as moved.
     let fresh =

@@ -38,10 +38,6 @@ impl Timestamp {
     pub fn minus(self, by: Duration) -> Self {
         Self(self.0 - by)
     }
-
-    pub fn unix_seconds(self) -> i64 {
-        self.0.unix_timestamp()
-    }
 }
 
 impl fmt::Display for Timestamp {
