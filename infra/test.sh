@@ -33,7 +33,7 @@ cargo test --workspace --locked --no-run "$@"
 
 HARNESS_PID=
 cleanup() {
-  [ -n "$HARNESS_PID" ] && kill "$HARNESS_PID" 2>/dev/null || true
+  [ -n "${HARNESS_PID:-}" ] && kill "$HARNESS_PID" 2>/dev/null || true
   ddb_stop
 }
 trap cleanup EXIT
@@ -52,8 +52,9 @@ for pass in $passes; do
       replica=$DYNAMODB_ENDPOINT
       coproc HARNESS { exec target/debug/dynamodb-harness --listen 127.0.0.1:0 \
         --primary "$primary" --replica "$replica" "${harness_args[@]}"; }
-      HARNESS_PID=$HARNESS_PID
-      read -r address <&"${HARNESS[0]}"
+      address=
+      read -r address <&"${HARNESS[0]}" || true
+      [ -n "$address" ] || { echo "the harness did not start" >&2; exit 1; }
       echo "== production pass: harness at $address (primary $primary, replica $replica)" >&2
       DYNAMODB_ENDPOINT="http://$address" \
         cargo test -p hal-crm-tests --locked "$@" -- --test-threads "$threads"

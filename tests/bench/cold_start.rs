@@ -263,6 +263,7 @@ async fn main() {
     println!("| binary | init (ms) | first response (ms) | peak RSS (MiB) | size (MB) |");
     println!("|---|---:|---:|---:|---:|");
     let mut samples = samples.iter();
+    let mut budgets = Vec::new();
     for group in groups {
         let hello = &group[0];
         let (h_init, h_first, h_rss) = summary(samples.next().unwrap());
@@ -270,6 +271,8 @@ async fn main() {
             "| {hello} | {h_init:.2} | {h_first:.2} | {h_rss:.1} | {:.2} |",
             size(hello)
         );
+        // The second binary of a group is the DynamoDB floor.
+        let mut floor = None;
         for binary in &group[1..] {
             let (init, first, rss) = summary(samples.next().unwrap());
             println!(
@@ -283,6 +286,18 @@ async fn main() {
                 rss / h_rss,
                 size(binary) / size(hello)
             );
+            match floor {
+                None => floor = Some((init, rss)),
+                Some((f_init, f_rss)) => budgets.push(format!(
+                    "{binary}: init {:.2}× and peak RSS {:.2}× the floor (budget ≤ 1.15×), {:.2} MB (budget ≤ 7 MB)",
+                    init / f_init,
+                    rss / f_rss,
+                    size(binary)
+                )),
+            }
         }
+    }
+    for budget in budgets {
+        println!("\n{budget}");
     }
 }
