@@ -45,7 +45,8 @@ for pass in $passes; do
   case $pass in
     control)
       echo "== control pass: DynamoDB Local at $primary" >&2
-      DYNAMODB_ENDPOINT=$primary cargo test --workspace --locked "$@" -- --test-threads "$threads"
+      DYNAMODB_ENDPOINT=$primary HAL_TEST_PASS=control \
+        cargo test --workspace --locked "$@" -- --test-threads "$threads"
       ;;
     production)
       ddb_start "$(ddb_free_port)" -inMemory
@@ -56,7 +57,7 @@ for pass in $passes; do
       read -r address <&"${HARNESS[0]}" || true
       [ -n "$address" ] || { echo "the harness did not start" >&2; exit 1; }
       echo "== production pass: harness at $address (primary $primary, replica $replica)" >&2
-      DYNAMODB_ENDPOINT="http://$address" \
+      DYNAMODB_ENDPOINT="http://$address" HAL_TEST_PASS=production \
         cargo test -p hal-crm-tests --locked "$@" -- --test-threads "$threads"
       echo "harness: $(curl -s "http://$address/harness/stats")" >&2
       ;;

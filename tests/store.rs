@@ -654,7 +654,8 @@ async fn a_single_write_whose_answer_was_lost_is_not_answered_as_refused() {
     )
     .await
     .expect("the create succeeded; only its answer was lost");
-    assert_eq!((company.id.as_str(), lose.lost()), ("acme", 1));
+    assert_eq!(company.id, "acme");
+    lose.assert_lost_one();
     // A single-item update (a company PATCH) whose condition fails on retry.
     let lose_update = LoseAnswers::new("UpdateItem", 1);
     let app = app_with(lose_update.clone()).await;
@@ -669,7 +670,7 @@ async fn a_single_write_whose_answer_was_lost_is_not_answered_as_refused() {
         )
         .await;
     assert_eq!(answer.status, 200, "{:#}", answer.body);
-    assert_eq!(lose_update.lost(), 1);
+    lose_update.assert_lost_one();
     assert_eq!(answer.body["metadata"], json!({"plan": "pro"}));
 }
 
@@ -687,7 +688,7 @@ async fn a_delete_whose_answer_was_lost_is_done() {
         )
         .await;
     assert_eq!(answer.status, 204, "{:#}", answer.body);
-    assert_eq!(lose.lost(), 1);
+    lose.assert_lost_one();
 }
 
 #[tokio::test]
@@ -705,7 +706,7 @@ async fn a_transaction_whose_answer_was_lost_is_applied_once() {
     let created = contacts::create(&app.store, &tenant.project.id, &fields)
         .await
         .expect("created; only the answer was lost");
-    assert_eq!(lose.lost(), 1);
+    lose.assert_lost_one();
     let items = all_items(&app.store).await;
     assert_eq!(entity_count(&items, "Contact"), 1);
     assert_eq!(

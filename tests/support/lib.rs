@@ -25,6 +25,11 @@ pub fn endpoint() -> String {
     )
 }
 
+/// True in `infra/test.sh`'s production pass (through the harness).
+pub fn production_pass() -> bool {
+    std::env::var("HAL_TEST_PASS").is_ok_and(|pass| pass == "production")
+}
+
 /// A store on a new, empty table of its own.
 pub async fn fresh_store() -> Store {
     let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());

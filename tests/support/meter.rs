@@ -46,6 +46,9 @@ pub struct Call {
     pub table_units: f64,
     /// Units per global secondary index.
     pub index_units: BTreeMap<String, f64>,
+    /// The attempt was answered with success (an HTTP 2xx). Attempts refused
+    /// by a fault the harness injects, and retried by the SDK, are not.
+    pub answered: bool,
     /// Items in a `TransactWriteItems` request (0 for other calls).
     pub transaction_items: usize,
     /// Index entries a transaction writes: puts of items with `gsi1pk`, and
@@ -81,12 +84,17 @@ impl Meter {
         self.calls.lock().unwrap().clear();
     }
 
+    /// The attempts that were answered with success, in the order sent:
+    /// what an operation cost, whatever faults were retried on the way.
     pub fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
+        let calls = self.calls.lock().unwrap();
+        calls.iter().filter(|c| c.answered).cloned().collect()
     }
 
+    /// Write attempts, answered or not.
     pub fn write_calls(&self) -> usize {
-        self.calls().iter().filter(|c| c.is_write()).count()
+        let calls = self.calls.lock().unwrap();
+        calls.iter().filter(|c| c.is_write()).count()
     }
 
     /// Calls that had to wait for each other: a call that starts after every
@@ -177,6 +185,7 @@ impl Intercept for Meter {
             ended: None,
             table_units: 0.0,
             index_units: BTreeMap::new(),
+            answered: false,
             transaction_items: transaction.len(),
             transaction_index_entries,
         });
@@ -203,6 +212,7 @@ impl Intercept for Meter {
             return Ok(());
         };
         call.ended = Some(Instant::now());
+        call.answered = context.response().status().is_success();
         match &body["ConsumedCapacity"] {
             Value::Array(list) => list.iter().for_each(|c| add_units(call, c)),
             capacity @ Value::Object(_) => add_units(call, capacity),
