@@ -15,8 +15,10 @@ use hal_crm::store::{Store, StoreError, keys};
 use hal_crm::{ApiError, App, model::ClaimKind};
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::faults::LoseAnswers;
+use hal_crm_tests::stall::Stall;
 use hal_crm_tests::{
-    Answer, all_items, app_with, assert_links_consistent, fresh_app, fresh_store, repo_root, send,
+    Answer, all_items, app_at, app_with, assert_links_consistent, endpoint, fresh_app, fresh_store,
+    repo_root, send, send_with_budget,
 };
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -720,6 +722,53 @@ async fn a_transaction_whose_answer_was_lost_is_applied_once() {
 }
 
 // ---- store failures ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_store_is_answered_within_the_budget_and_served_again_once_back() {
+    let stall = Stall::start(&endpoint()).await;
+    let app = app_at(&stall.endpoint()).await;
+    let tenant = Tenant::new(app).await;
+    let (_, key) = hal_crm::domain::api_keys::create(
+        &app.store,
+        &tenant.project.id,
+        "stall",
+        vec![hal_crm::model::Scope::ContactsRead],
+        OWNER,
+    )
+    .await
+    .unwrap();
+    // One route of each family: widget, account, public v1.
+    let requests = || {
+        [
+            tenant.identify(json!({"visitor_id": "v", "email": "a@acme.com"})),
+            tenant.req("GET", "/api/contacts"),
+            ApiRequest::new("GET", "/api/v1/contacts").header("X-API-Key", &key),
+        ]
+    };
+    let budget = std::time::Duration::from_secs(2);
+    stall.pause();
+    for request in requests() {
+        let route = format!("{:?}", request.route());
+        let started = std::time::Instant::now();
+        let (answer, headers) = send_with_budget(app, request, budget).await;
+        let took = started.elapsed();
+        assert_eq!(
+            (answer.status.as_u16(), answer.error_code()),
+            (503, "store_unavailable"),
+            "{route}: {:#}",
+            answer.body
+        );
+        assert_eq!(headers["retry-after"], "1", "{route}");
+        // Answered before the invocation's deadline (less the answer's reserve).
+        assert!(took < budget, "{route} took {took:?}");
+    }
+    stall.resume();
+    for request in requests() {
+        let route = format!("{:?}", request.route());
+        let (answer, _) = send_with_budget(app, request, budget).await;
+        assert!(answer.status.is_success(), "{route}: {:#}", answer.body);
+    }
+}
 
 #[tokio::test]
 async fn an_unreachable_store_is_unavailable_and_answers_503() {

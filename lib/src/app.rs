@@ -4,7 +4,7 @@
 use crate::cursor::CursorKey;
 use crate::store::Store;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Region;
 use std::env;
 
 pub struct App {
@@ -44,9 +44,7 @@ impl App {
         let store = match local_endpoint {
             Some(endpoint) => Store::local(&endpoint, table),
             None => {
-                let mut config = aws_sdk_dynamodb::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .http_client(crate::store::http_client())
+                let mut config = Store::client_config()
                     .region(Region::new(required("AWS_REGION")?))
                     .credentials_provider(EnvironmentVariableCredentialsProvider::new());
                 // The SDKs' standard endpoint override (unset in AWS).

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub message: String,
     /// Boxed: rare, and it keeps `Result<_, ApiError>` small.
     pub details: Option<Box<Value>>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u32>,
     /// For the log line only; never sent.
     cause: Option<String>,
 }
@@ -25,6 +27,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
             cause: None,
         }
     }
@@ -129,7 +132,7 @@ impl From<StoreError> for ApiError {
                 "contention",
                 "too many concurrent writes to the same records; retry with backoff",
             ),
-            StoreError::Unavailable(_) => (
+            StoreError::Unavailable(_) | StoreError::TimedOut => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 "the data store is unavailable; retry later",
@@ -145,9 +148,15 @@ impl From<StoreError> for ApiError {
                 "internal error",
             ),
         };
+        let retry_after = matches!(status.as_u16(), 429 | 503).then_some(RETRY_AFTER_SECONDS);
         ApiError {
             cause,
+            retry_after,
             ..ApiError::new(status, code, message)
         }
     }
 }
+
+/// What `Retry-After` asks of a client refused for throttling, contention
+/// or an unavailable store.
+pub const RETRY_AFTER_SECONDS: u32 = 1;

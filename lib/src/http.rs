@@ -4,6 +4,7 @@
 
 use crate::app::App;
 use crate::cursor;
+use crate::deadline;
 use crate::error::ApiError;
 use crate::store::Page;
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -21,9 +22,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_LIMIT: i32 = 25;
 pub const MAX_LIMIT: i32 = 100;
 
-/// Runs `handler` and always answers: errors become SPEC §7 bodies. Logs one
-/// line per request: route, status, latency, request id, and for a 5xx the
-/// cause (store errors never carry item contents).
+/// Runs `handler` within the request's time budget (`deadline`) and always
+/// answers: errors become SPEC §7 bodies, with `Retry-After` on 429 and 503.
+/// Logs one line per request: route, status, latency, request id, and for a
+/// 429 or 5xx the cause (store errors never carry item contents).
 pub async fn serve<H, Fut>(app: &'static App, req: Request, handler: H) -> Response
 where
     H: FnOnce(&'static App, Request) -> Fut,
@@ -32,12 +34,22 @@ where
     let started = Instant::now();
     let request_id = request_id(&req);
     let route = route_key(&req);
-    let (response, cause) = match handler(app, req).await {
+    let lambda_deadline = req.lambda_context_ref().map_or(0, |c| c.deadline);
+    let deadline = deadline::from_lambda(lambda_deadline);
+    // Boxed: a handler's future is large (an identify is tens of KiB), and
+    // on the heap it does not count against the thread's stack.
+    let handled = Box::pin(handler(app, req));
+    let (response, cause) = match deadline::scope(deadline, handled).await {
         Ok(response) => (response, None),
-        Err(err) => (
-            json(err.status, &err.body(&request_id)),
-            err.cause().map(str::to_owned),
-        ),
+        Err(err) => {
+            let mut response = json(err.status, &err.body(&request_id));
+            if let Some(seconds) = err.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            (response, err.cause().map(str::to_owned))
+        }
     };
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -50,6 +62,16 @@ where
                 request_id,
                 cause,
                 "request failed"
+            )
+        }
+        Some(cause) if status == 429 => {
+            tracing::warn!(
+                route,
+                status,
+                latency_ms,
+                request_id,
+                cause,
+                "request refused"
             )
         }
         _ => tracing::info!(route, status, latency_ms, request_id, "request"),

@@ -17,6 +17,7 @@ pub use hal_devserver::apigw;
 
 pub mod faults;
 pub mod meter;
+pub mod stall;
 
 pub fn endpoint() -> String {
     std::env::var("DYNAMODB_ENDPOINT").expect(
@@ -49,6 +50,17 @@ pub async fn fresh_app() -> &'static App {
 pub async fn metered_app() -> (&'static App, meter::Meter) {
     let meter = meter::Meter::default();
     (app_with(meter.clone()).await, meter)
+}
+
+/// An app on a fresh table, its store reached at `endpoint`.
+pub async fn app_at(endpoint: &str) -> &'static App {
+    let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let store = Store::local(endpoint, table.as_str());
+    schema::create_table(store.client(), &table)
+        .await
+        .expect("create the test table");
+    let cursor_key = CursorKey::new(ulid::Ulid::new().to_string());
+    Box::leak(Box::new(App::new(store, cursor_key)))
 }
 
 /// An app on a fresh table whose client runs `interceptor` on every call.
@@ -104,14 +116,43 @@ where
     Answer::of(response)
 }
 
+/// Sends a request as [`send`] does, as an invocation whose Lambda deadline
+/// is `budget` away.
+pub async fn send_with_budget(
+    app: &'static App,
+    request: ApiRequest,
+    budget: std::time::Duration,
+) -> (Answer, lambda_http::http::HeaderMap) {
+    use lambda_http::RequestExt;
+    let (method, path) = request.route();
+    let route = route_of(method, path);
+    let mut context = lambda_http::Context::default();
+    let deadline = std::time::SystemTime::now() + budget;
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let request = request
+        .into_lambda()
+        .expect("a valid API Gateway event")
+        .with_lambda_context(context);
+    let response = (route.handler)(app, request).await;
+    let headers = response.headers().clone();
+    (Answer::of(response), headers)
+}
+
+fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
+    hal_devserver::routes::ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .unwrap_or_else(|| panic!("no route {method} {path}"))
+}
+
 /// Sends a request to whichever handler the dev server's route table mounts
 /// for its route (so tests can iterate over routes).
 pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
     let (method, path) = request.route();
-    let route = hal_devserver::routes::ROUTES
-        .iter()
-        .find(|r| r.method == method && r.path == path)
-        .unwrap_or_else(|| panic!("no route {method} {path}"));
+    let route = route_of(method, path);
     let response = (route.handler)(
         app,
         request.into_lambda().expect("a valid API Gateway event"),

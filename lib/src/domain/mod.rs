@@ -37,7 +37,11 @@ where
 {
     for n in 0..MAX_ATTEMPTS {
         if n > 0 {
-            tokio::time::sleep(backoff(n)).await;
+            let pause = backoff(n);
+            if !crate::deadline::allows(pause) {
+                break;
+            }
+            tokio::time::sleep(pause).await;
         }
         if let Some(done) = attempt().await? {
             return Ok(done);

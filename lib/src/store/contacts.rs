@@ -3,7 +3,7 @@
 use super::keys::{self, Item};
 use super::record::from_item;
 use super::write::WriteSet;
-use super::{Store, StoreError, changes};
+use super::{Store, StoreError, bounded, changes};
 use crate::model::{Claim, ClaimKind, Contact, Link};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -98,7 +98,7 @@ impl Store {
         let mut links = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let output = self
+            let call = self
                 .client()
                 .query()
                 .table_name(self.table())
@@ -109,9 +109,8 @@ impl Store {
                 )
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
+                .send();
+            let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
             for item in output.items.unwrap_or_default() {
                 let is_link = item
                     .get(keys::SK)

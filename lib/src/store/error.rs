@@ -24,6 +24,9 @@ pub enum StoreError {
     /// DynamoDB could not be reached (connection, timeout, 5xx).
     #[error("DynamoDB unavailable: {0}")]
     Unavailable(String),
+    /// The request's time budget ran out before DynamoDB answered.
+    #[error("DynamoDB did not answer within the request's time budget")]
+    TimedOut,
     /// An item did not decode as the record its `type` names.
     #[error("stored {entity} item does not decode")]
     Corrupt { entity: &'static str },

@@ -9,7 +9,7 @@
 
 use super::keys::{self, Item, Key};
 use super::record::Record;
-use super::{Page, Store, StoreError};
+use super::{Page, Store, StoreError, bounded};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Records a filtered walk examines before it answers with what it has (and a
@@ -61,14 +61,13 @@ impl Store {
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
         };
         // A table partition reads consistently; an index cannot.
-        let output = query
+        let call = query
             .consistent_read(index.is_none())
             .scan_index_forward(!newest_first)
             .limit(limit)
             .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
+            .send();
+        let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
         let items = output.items.unwrap_or_default();
         let records = match source {
             Source::Index(_) => {

@@ -39,6 +39,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A TCP connection to DynamoDB that takes longer is given up (and retried).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt of a call that takes longer is given up and retried: DynamoDB
+/// answers in milliseconds, a stalled attempt is better spent on a retry.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Rounds of `UnprocessedKeys` a batch read retries before it is throttled.
 const UNPROCESSED_RETRIES: u32 = 6;
 /// BatchGetItem's limit of keys per call.
@@ -66,11 +71,26 @@ impl Store {
         )
     }
 
-    /// The client configuration for DynamoDB Local, to extend (e.g. with interceptors).
-    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    /// The client configuration every store uses, in AWS and locally: our
+    /// HTTPS client, and timeouts so that a stalled DynamoDB costs an attempt,
+    /// not the request (the request's own deadline bounds the whole call,
+    /// retries included).
+    pub fn client_config() -> aws_sdk_dynamodb::config::Builder {
+        use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
         aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(http::http_client())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .build(),
+            )
+    }
+
+    /// The client configuration for DynamoDB Local, to extend (e.g. with interceptors).
+    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+        Store::client_config()
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "hal-local"))
@@ -86,15 +106,14 @@ impl Store {
 
     /// Reads one record (strongly consistent).
     pub(crate) async fn get<R: Record>(&self, key: &Key) -> Result<Option<R>, StoreError> {
-        let output = self
+        let call = self
             .client
             .get_item()
             .table_name(self.table())
             .set_key(Some(key.item()))
             .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
+            .send();
+        let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
         output.item.map(record::from_item).transpose()
     }
 
@@ -112,16 +131,19 @@ impl Store {
             let mut attempt = 0;
             while let Some(request) = pending.take() {
                 if attempt > 0 {
-                    tokio::time::sleep(backoff(attempt)).await;
+                    let pause = backoff(attempt);
+                    if !crate::deadline::allows(pause) {
+                        return Err(StoreError::Throttled);
+                    }
+                    tokio::time::sleep(pause).await;
                 }
                 attempt += 1;
-                let output = self
+                let call = self
                     .client
                     .batch_get_item()
                     .request_items(self.table(), request)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
+                    .send();
+                let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
                 if let Some(mut responses) = output.responses {
                     found.extend(responses.remove(self.table()).unwrap_or_default());
                 }
@@ -170,7 +192,7 @@ impl Store {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let output = self
+            let call = self
                 .client
                 .query()
                 .table_name(self.table())
@@ -181,9 +203,8 @@ impl Store {
                     aws_sdk_dynamodb::types::AttributeValue::S(partition.clone()),
                 )
                 .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
+                .send();
+            let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
             found.extend(output.items.unwrap_or_default());
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -191,6 +212,13 @@ impl Store {
             }
         }
     }
+}
+
+/// Runs one DynamoDB call within the request's time budget (`deadline`).
+pub(crate) async fn bounded<F: std::future::Future>(call: F) -> Result<F::Output, StoreError> {
+    crate::deadline::bounded(call)
+        .await
+        .ok_or(StoreError::TimedOut)
 }
 
 /// Exponential backoff with full jitter: 0..(10 ms · 2^attempt), capped at 1 s.

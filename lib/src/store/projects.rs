@@ -3,7 +3,7 @@
 use super::keys::{self, Item};
 use super::record::to_item;
 use super::write::{ItemWrite, WriteSet};
-use super::{Page, Store, StoreError, changes};
+use super::{Page, Store, StoreError, bounded, changes};
 use crate::model::{Member, Project};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -64,7 +64,7 @@ impl Store {
         limit: i32,
         start: Option<Item>,
     ) -> Result<Page<(Project, Member)>, StoreError> {
-        let output = self
+        let call = self
             .client()
             .query()
             .table_name(self.table())
@@ -73,9 +73,8 @@ impl Store {
             .expression_attribute_values(":user", AttributeValue::S(keys::user_projects(user)))
             .limit(limit)
             .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
+            .send();
+        let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
         let project_ids: Vec<String> = output
             .items()
             .iter()

@@ -14,7 +14,7 @@
 //! transactions, throttling), and nothing else, in one loop.
 
 use super::keys::{Item, Key};
-use super::{CancelReason, Store, StoreError, backoff};
+use super::{CancelReason, Store, StoreError, backoff, bounded};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
@@ -450,7 +450,11 @@ impl Store {
             match retry_or_report(reasons, attempt) {
                 Retry::Again => {
                     attempt += 1;
-                    tokio::time::sleep(backoff(attempt)).await;
+                    let pause = backoff(attempt);
+                    if !crate::deadline::allows(pause) {
+                        return Err(StoreError::Contention);
+                    }
+                    tokio::time::sleep(pause).await;
                 }
                 Retry::Refused(reasons) => {
                     return Ok(Err(Refused {
@@ -465,11 +469,13 @@ impl Store {
     /// One `TransactWriteItems` attempt (the SDK fills in its idempotency token).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        self.client()
+        let call = self
+            .client()
             .transact_write_items()
             .set_transact_items(Some(items))
-            .send()
-            .await
+            .send();
+        bounded(call)
+            .await?
             .map(|_| ())
             .map_err(|err| match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
@@ -499,17 +505,18 @@ impl Store {
         let condition = write.condition();
         let old = ReturnValuesOnConditionCheckFailure::AllOld;
         match &write.action {
-            Action::Put(item) => match self
-                .client()
-                .put_item()
-                .table_name(self.table())
-                .set_item(Some(item.clone()))
-                .condition_expression(condition)
-                .set_expression_attribute_names(write.names())
-                .set_expression_attribute_values(write.values())
-                .return_values_on_condition_check_failure(old)
-                .send()
-                .await
+            Action::Put(item) => match bounded(
+                self.client()
+                    .put_item()
+                    .table_name(self.table())
+                    .set_item(Some(item.clone()))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(write.names())
+                    .set_expression_attribute_values(write.values())
+                    .return_values_on_condition_check_failure(old)
+                    .send(),
+            )
+            .await?
             {
                 Ok(_) => Ok(()),
                 Err(err) => match err.as_service_error() {
@@ -517,18 +524,19 @@ impl Store {
                     _ => Err(StoreError::from_sdk(err)),
                 },
             },
-            Action::Update => match self
-                .client()
-                .update_item()
-                .table_name(self.table())
-                .set_key(Some(write.key.item()))
-                .update_expression(write.update_expression())
-                .condition_expression(condition)
-                .set_expression_attribute_names(write.names())
-                .set_expression_attribute_values(write.values())
-                .return_values_on_condition_check_failure(old)
-                .send()
-                .await
+            Action::Update => match bounded(
+                self.client()
+                    .update_item()
+                    .table_name(self.table())
+                    .set_key(Some(write.key.item()))
+                    .update_expression(write.update_expression())
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(write.names())
+                    .set_expression_attribute_values(write.values())
+                    .return_values_on_condition_check_failure(old)
+                    .send(),
+            )
+            .await?
             {
                 Ok(_) => Ok(()),
                 Err(err) => match err.as_service_error() {
@@ -536,17 +544,18 @@ impl Store {
                     _ => Err(StoreError::from_sdk(err)),
                 },
             },
-            Action::Delete => match self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .set_key(Some(write.key.item()))
-                .condition_expression(condition)
-                .set_expression_attribute_names(write.names())
-                .set_expression_attribute_values(write.values())
-                .return_values_on_condition_check_failure(old)
-                .send()
-                .await
+            Action::Delete => match bounded(
+                self.client()
+                    .delete_item()
+                    .table_name(self.table())
+                    .set_key(Some(write.key.item()))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(write.names())
+                    .set_expression_attribute_values(write.values())
+                    .return_values_on_condition_check_failure(old)
+                    .send(),
+            )
+            .await?
             {
                 Ok(_) => Ok(()),
                 Err(err) => match err.as_service_error() {
