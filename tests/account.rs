@@ -368,6 +368,211 @@ async fn records_are_changed_and_deleted_right_after_they_are_created() {
     ws.assert_junction_consistent().await;
 }
 
+/// Inputs that once answered 500 or were misread (issue 11): each is a 4xx
+/// naming what is wrong, and the table is unchanged after it.
+#[tokio::test]
+async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing() {
+    let ws = workspace().await;
+    let contact = id(&ws.contact(json!({"email": "a@acme.com"})).await);
+    ws.company(json!({"id": "acme"})).await;
+    let before = all_items(&ws.app.store).await;
+    let long = "x".repeat(3_000);
+    let long_contact = format!("ct_{long}");
+    let link = "/api/contacts/{id}/companies/{company_id}";
+    // Ids no record can have (too long for a key, or not of their kind).
+    let not_found = [
+        (
+            ws.req("GET", "/api/companies/{id}").path_param("id", &long),
+            "company_not_found",
+        ),
+        (
+            ws.req("PATCH", "/api/companies/{id}")
+                .path_param("id", &long)
+                .json(&json!({"name": "x"})),
+            "company_not_found",
+        ),
+        (
+            ws.req("DELETE", "/api/companies/{id}")
+                .path_param("id", &long),
+            "company_not_found",
+        ),
+        (
+            ws.req("GET", "/api/companies/{id}/events")
+                .path_param("id", &long),
+            "company_not_found",
+        ),
+        (
+            ws.req("GET", "/api/contacts/{id}")
+                .path_param("id", &long_contact),
+            "contact_not_found",
+        ),
+        (
+            ws.req("DELETE", "/api/contacts/{id}")
+                .path_param("id", &long),
+            "contact_not_found",
+        ),
+        (
+            ws.req("GET", "/api/contacts/{id}/companies")
+                .path_param("id", &long),
+            "contact_not_found",
+        ),
+        (
+            ws.req("PUT", link)
+                .path_param("id", &contact)
+                .path_param("company_id", &long),
+            "company_not_found",
+        ),
+        (
+            ws.req("DELETE", link)
+                .path_param("id", &long)
+                .path_param("company_id", "acme"),
+            "contact_not_found",
+        ),
+        (
+            ws.req("GET", "/api/visitors/{visitor_id}")
+                .path_param("visitor_id", &long),
+            "visitor_not_found",
+        ),
+        (
+            ws.req("DELETE", "/api/api-keys/{id}")
+                .path_param("id", &long),
+            "api_key_not_found",
+        ),
+    ];
+    for (request, code) in not_found {
+        let route = format!("{:?}", request.route());
+        let answer = ws.send(request).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.error_code()),
+            (404, code),
+            "{route}"
+        );
+    }
+    // Values refused with the field named.
+    let invalid = [
+        (
+            ws.req("PATCH", "/api/companies/{id}")
+                .path_param("id", "acme")
+                .json(&json!({"enrichment": {"n": 1e200}})),
+            "enrichment.n",
+        ),
+        (
+            ws.req("PATCH", "/api/companies/{id}")
+                .path_param("id", "acme")
+                .json(&json!({"deal_value": 1e-300})),
+            "deal_value",
+        ),
+        (
+            ws.req("PATCH", "/api/contacts/{id}")
+                .path_param("id", &contact)
+                .json(&json!({"metadata": {"n": -1e127}})),
+            "metadata.n",
+        ),
+        (
+            ws.req("POST", "/api/contacts")
+                .body(r#"{"email": "b@acme.com", "email": "c@acme.com"}"#),
+            "email",
+        ),
+        (
+            ws.req("POST", "/api/companies")
+                .body(r#"{"id": "x", "metadata": {"n": 1e400}}"#),
+            "metadata.n",
+        ),
+        (
+            ws.req("GET", "/api/contacts")
+                .query(&format!("company_id={long}")),
+            "company_id",
+        ),
+        (
+            ws.req("GET", "/api/contacts/{id}/companies")
+                .path_param("id", &contact)
+                .query("limit=abc"),
+            "limit",
+        ),
+    ];
+    for (request, field) in invalid {
+        let route = format!("{:?}", request.route());
+        let answer = ws.send(request).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.error_code()),
+            (400, "validation_failed"),
+            "{route}: {:#}",
+            answer.body
+        );
+        assert_eq!(answer.body["error"]["details"]["field"], field, "{route}");
+    }
+    for origin in [
+        "https://ex\u{0}.com",
+        "https://a@b.example",
+        "https://:80",
+        "https://a.example:abc",
+        "https://a.example:99999",
+    ] {
+        let answer = ws
+            .send(
+                ws.req("PATCH", "/api/projects/{id}")
+                    .path_param("id", &ws.project.id)
+                    .json(&json!({"allowed_origins": [origin]})),
+            )
+            .await;
+        assert_eq!(
+            answer.body["error"]["details"]["field"], "allowed_origins",
+            "{origin}"
+        );
+    }
+    // A token whose subject no identity provider issues.
+    let answer = ws.send(ws.as_user(&long, "GET", "/api/contacts")).await;
+    assert_eq!(answer.status, 401);
+    let mut after = all_items(&ws.app.store).await;
+    let mut before = before;
+    let order = |i: &keys::Item| format!("{:?}{:?}", i.get("pk"), i.get("sk"));
+    after.sort_by_key(order);
+    before.sort_by_key(order);
+    assert_eq!(after, before, "the table is unchanged");
+}
+
+#[tokio::test]
+async fn every_list_honours_limit_and_ends_without_an_empty_page() {
+    let ws = workspace().await;
+    let contact = id(&ws.contact(json!({"email": "a@acme.com"})).await);
+    for company in ["c1", "c2", "c3", "c4"] {
+        ws.company(json!({"id": company})).await;
+        assert_eq!(ws.link(&contact, company).await.status, 201);
+    }
+    // A contact's companies: two pages of two, the last without a cursor.
+    let route = || {
+        ws.req("GET", "/api/contacts/{id}/companies")
+            .path_param("id", &contact)
+    };
+    let first = ws.ok(route().query("limit=2")).await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = ws
+        .ok(route().query(&format!("limit=2&cursor={cursor}")))
+        .await;
+    let ids: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["data"].as_array().unwrap())
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c1", "c2", "c3", "c4"]);
+    assert_eq!(
+        second["next_cursor"],
+        Value::Null,
+        "no empty page after the last"
+    );
+    // The same on a listing through the index.
+    let companies = ws
+        .listed(
+            || ws.req("GET", "/api/companies").query("limit=4"),
+            |l| l["data"].as_array().is_some_and(|d| d.len() == 4),
+        )
+        .await;
+    assert_eq!(companies["next_cursor"], Value::Null);
+}
+
 // ---- companies and links ------------------------------------------------------
 
 #[tokio::test]

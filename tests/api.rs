@@ -448,5 +448,17 @@ async fn dev_server_serves_routes_over_http_like_api_gateway() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    // A route key is method and path: a path served for POST only is as
+    // unknown to GET as any other, with API Gateway's own body.
+    let wrong_method = http
+        .get(format!("{base}/api/widget/identify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 404);
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap(),
+        json!({"message": "Not Found"})
+    );
     server.abort();
 }

@@ -963,6 +963,32 @@ async fn every_validation_rule_is_400_naming_the_field_and_writes_nothing() {
             json!({"visitor_id": "v", "properties": {"k": null, "o": {}}}),
             "properties.o",
         ),
+        // Numbers DynamoDB cannot store (issue 11): every place one lands.
+        (
+            "set-properties",
+            json!({"visitor_id": "v", "properties": {"n": 1e200}}),
+            "properties.n",
+        ),
+        (
+            "set-properties",
+            json!({"visitor_id": "v", "metadata": {"n": -1e-200}}),
+            "metadata.n",
+        ),
+        (
+            "identify",
+            json!({"visitor_id": "v", "email": "a@b.co", "company": {"id": "c", "metadata": {"n": 1e130}}}),
+            "company.metadata.n",
+        ),
+        (
+            "track",
+            json!({"visitor_id": "v", "name": "x", "value": 1e300}),
+            "value",
+        ),
+        (
+            "set-deal",
+            json!({"visitor_id": "v", "deal_value": 1e-300}),
+            "deal_value",
+        ),
     ];
     for (route, body, field) in cases {
         let answer = match route {
@@ -986,6 +1012,36 @@ async fn every_validation_rule_is_400_naming_the_field_and_writes_nothing() {
     )
     .await;
     assert_eq!(not_json.error_code(), "invalid_json");
+    // Bodies no JSON value can hold: a key given twice (the last one does
+    // not silently win), a number beyond any float.
+    let project = &site.project.id;
+    for (body, field) in [
+        (
+            format!(
+                r#"{{"project_id": "{project}", "project_id": "pr_01JD3V0000000000000000000A", "visitor_id": "v"}}"#
+            ),
+            "project_id",
+        ),
+        (
+            format!(r#"{{"project_id": "{project}", "visitor_id": "v", "visitor_id": "w"}}"#),
+            "visitor_id",
+        ),
+        (
+            format!(
+                r#"{{"project_id": "{project}", "visitor_id": "v", "properties": {{"n": 1e309}}}}"#
+            ),
+            "properties.n",
+        ),
+    ] {
+        let request = ApiRequest::new("POST", "/api/widget/set-properties").body(body.clone());
+        let answer = call(site.app, widget::set_properties, request).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.error_code()),
+            (400, "validation_failed"),
+            "{body}"
+        );
+        assert_eq!(answer.body["error"]["details"]["field"], field, "{body}");
+    }
     let huge = json!({"visitor_id": "v", "properties": {"p": long(70_000)}});
     let too_large = site.identify(huge).await;
     assert_eq!(

@@ -13,6 +13,10 @@ use lambda_http::{Request, RequestExt};
 /// The header that selects the project of an account route.
 pub const PROJECT_HEADER: &str = "x-project-id";
 
+/// The longest token subject taken (Cognito's are 36 characters, Auth0's
+/// about 30; member keys must stay far below DynamoDB's key limits).
+const MAX_SUBJECT_CHARS: usize = 256;
+
 /// A signed-in HAL user: the JWT's `sub`.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -26,9 +30,11 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
         }
         _ => None,
     };
+    // A subject longer than any identity provider's, or with control
+    // characters, names no user (and would not fit a key).
     claims
         .and_then(|jwt| jwt.claims.get("sub"))
-        .filter(|sub| !sub.is_empty())
+        .filter(|sub| crate::validate::text("sub", sub, 1, MAX_SUBJECT_CHARS).is_ok())
         .map(|sub| Caller {
             user_id: sub.clone(),
         })

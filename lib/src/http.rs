@@ -108,14 +108,22 @@ pub fn created<T: Serialize + ?Sized>(value: &T) -> Response {
 /// Parses the JSON body: over 64 KiB → 413, not JSON → `invalid_json`, a field
 /// of the wrong type or unknown → `validation_failed` naming it.
 pub fn parse_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    from_json(json_body(req)?)
+}
+
+/// The body as JSON, strictly: over 64 KiB → 413, not JSON → `invalid_json`;
+/// a key given twice in one object, or a number too large for any float, is
+/// `validation_failed` naming it (JSON parsers disagree on both, so neither
+/// is guessed at).
+pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
+    let value: strict::Value = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
     de.end().map_err(|_| ApiError::invalid_json())?;
-    Ok(value)
+    Ok(value.0)
 }
 
 /// Deserialises parsed JSON, naming the field that does not fit.
@@ -126,17 +134,96 @@ pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Api
 fn field_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = err.path().to_string();
     let inner = err.into_inner();
+    let message = inner.to_string();
+    if message.starts_with("number out of range") {
+        return ApiError::validation(&path, "must be a number of magnitude 1e-130 to 1e125, or 0");
+    }
     if !inner.is_data() {
         return ApiError::invalid_json();
     }
-    let message = inner.to_string();
-    // A missing field's path is its parent's; the name is in serde's message.
-    let field = match quoted_field(&message, "missing field `") {
+    // A missing or repeated field's path is its parent's; the name is in
+    // serde's message.
+    let named = quoted_field(&message, "missing field `")
+        .or_else(|| quoted_field(&message, "duplicate field `"));
+    let field = match named {
         Some(name) if path == "." => name.to_owned(),
         Some(name) => format!("{path}.{name}"),
         None => path,
     };
     ApiError::validation(&field, data_error_message(&message))
+}
+
+/// JSON values parsed without guessing: a key repeated in one object is an
+/// error (`duplicate field`), not "the last one wins".
+mod strict {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    pub struct Value(pub serde_json::Value);
+
+    impl<'de> Deserialize<'de> for Value {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Strict).map(Value)
+        }
+    }
+
+    struct Strict;
+
+    impl<'de> Visitor<'de> for Strict {
+        type Value = serde_json::Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(serde_json::Value::Null)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Value(item)) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(serde_json::Value::Array(items))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut object = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if object.contains_key(&key) {
+                    return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
+                }
+                let Value(value) = map.next_value()?;
+                object.insert(key, value);
+            }
+            Ok(serde_json::Value::Object(object))
+        }
+    }
 }
 
 fn quoted_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
@@ -150,11 +237,39 @@ fn data_error_message(message: &str) -> String {
         "unknown field".to_owned()
     } else if text.starts_with("missing field") {
         "is required".to_owned()
+    } else if text.starts_with("duplicate field") {
+        "is given twice".to_owned()
     } else if let Some(expected) = text.split(", expected ").nth(1) {
         format!("expected {expected}")
     } else {
         "invalid value".to_owned()
     }
+}
+
+/// What a path parameter that names a record may look like.
+#[derive(Debug, Clone, Copy)]
+pub enum IdRule {
+    /// An id we generate (`ct_` + ULID, …).
+    Generated(crate::ids::IdKind),
+    /// A client-chosen id (company, visitor): SPEC §3's 1–128 characters.
+    External,
+}
+
+/// A path parameter naming a record. An id no record can have is answered
+/// like a missing record (`not_found`): it names none, and it never reaches
+/// a key (where, too long, it would be DynamoDB's error).
+pub fn record_id(
+    req: &Request,
+    name: &str,
+    rule: IdRule,
+    not_found: fn() -> ApiError,
+) -> Result<String, ApiError> {
+    let id = path_param(req, name)?;
+    let possible = match rule {
+        IdRule::Generated(kind) => crate::ids::is_valid(kind, &id),
+        IdRule::External => crate::validate::external_id(name, &id).is_ok(),
+    };
+    if possible { Ok(id) } else { Err(not_found()) }
 }
 
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
@@ -239,5 +354,44 @@ impl PageRequest {
         let next_cursor = self.next_cursor(app, page.last_key.as_ref());
         let data: Vec<V> = page.items.into_iter().map(view).collect();
         ok(&serde_json::json!({ "data": data, "next_cursor": next_cursor }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(body: &str) -> (&'static str, String) {
+        let req = Request::new(Body::from(body));
+        let err = json_body(&req).unwrap_err();
+        let field = err
+            .details
+            .as_ref()
+            .and_then(|d| d["field"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        (err.code, field)
+    }
+
+    #[test]
+    fn repeated_keys_and_unrepresentable_numbers_name_their_field() {
+        assert_eq!(
+            field(r#"{"project_id": "a", "project_id": "b"}"#),
+            ("validation_failed", "project_id".to_owned())
+        );
+        assert_eq!(
+            field(r#"{"company": {"id": "a", "id": "b"}}"#),
+            ("validation_failed", "company.id".to_owned())
+        );
+        assert_eq!(
+            field(r#"{"properties": {"n": 1e309}}"#),
+            ("validation_failed", "properties.n".to_owned())
+        );
+        assert_eq!(field(r#"{"a": [1, 2"#), ("invalid_json", String::new()));
+        let req = Request::new(Body::from(r#"{"a": {"b": [1, {"c": null}]}}"#));
+        assert_eq!(
+            json_body(&req).unwrap(),
+            serde_json::json!({"a": {"b": [1, {"c": null}]}})
+        );
     }
 }

@@ -103,15 +103,33 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<Stri
     Ok(Some(trimmed.to_owned()))
 }
 
-/// `deal_value`: finite, 0 ≤ v ≤ 1e15 (JSON has no NaN; `null` clears before this).
+/// The smallest magnitude DynamoDB stores besides 0; it stores below 1e126.
+const MIN_STORED_MAGNITUDE: f64 = 1e-130;
+const MAX_STORED_MAGNITUDE: f64 = 1e126;
+
+/// A number DynamoDB can store: finite, and 0 or of a magnitude from 1e-130
+/// to below 1e126 (an `f64` never has more than the 38 significant digits
+/// DynamoDB keeps).
+pub fn number(field: &str, value: f64) -> Result<f64, ApiError> {
+    let magnitude = value.abs();
+    if value == 0.0 || (MIN_STORED_MAGNITUDE..MAX_STORED_MAGNITUDE).contains(&magnitude) {
+        return Ok(if value == 0.0 { 0.0 } else { value });
+    }
+    Err(ApiError::validation(
+        field,
+        "must be a number of magnitude 1e-130 to 1e125, or 0",
+    ))
+}
+
+/// `deal_value`: 0 ≤ v ≤ 1e15 (JSON has no NaN; `null` clears before this).
 pub fn deal_value(field: &str, value: f64) -> Result<f64, ApiError> {
-    if !value.is_finite() || !(0.0..=MAX_DEAL_VALUE).contains(&value) {
+    if !(0.0..=MAX_DEAL_VALUE).contains(&value) {
         return Err(ApiError::validation(
             field,
             "must be a number from 0 to 1e15",
         ));
     }
-    Ok(value)
+    number(field, value)
 }
 
 /// A metadata/properties change: each key to a new value, or `None` to delete it.
@@ -148,7 +166,7 @@ pub fn scalar(field: &str, value: &Value, max_chars: usize) -> Result<Option<Sca
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(Scalar::Bool(*b))),
         Value::Number(n) => match n.as_f64().filter(|f| f.is_finite()) {
-            Some(f) => Ok(Some(Scalar::Number(f))),
+            Some(f) => Ok(Some(Scalar::Number(number(field, f)?))),
             None => Err(ApiError::validation(field, "must be a finite number")),
         },
         Value::String(s) if s.chars().count() <= max_chars => Ok(Some(Scalar::String(s.clone()))),
@@ -294,6 +312,18 @@ mod tests {
             .map(|i| (format!("k{i}"), Some(Scalar::String("x".repeat(2000)))))
             .collect();
         assert!(merge("metadata", &Attributes::new(), &big).is_err());
+    }
+
+    #[test]
+    fn numbers_are_what_dynamodb_can_store() {
+        for ok in [0.0, -0.0, 1e-130, -1e-130, 9.99e125, -9.99e125, 12.5] {
+            assert!(number("n", ok).is_ok(), "{ok}");
+        }
+        for bad in [1e126, 1e200, -1e300, 1e-131, 5e-324, f64::MAX] {
+            assert_eq!(field_of(number("n", bad).unwrap_err()), "n", "{bad}");
+        }
+        assert!(scalar("metadata.n", &json!(1e200), 10).is_err());
+        assert!(deal_value("deal_value", 1e-200).is_err());
     }
 
     #[test]

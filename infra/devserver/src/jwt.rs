@@ -1,6 +1,8 @@
 //! Dev tokens: HS256 JWTs with `sub`, `exp`, `iss` = `hal-local` and
 //! `aud` = `hal-api`, checked the way the HTTP API's JWT authorizer checks
-//! deployed tokens, and handed on as its claims map (every value a string).
+//! deployed tokens (the signing algorithm, `iss`, `aud`, `exp` past now,
+//! `nbf` and `iat` not in the future, no leeway), and handed on as its
+//! claims map (every value a string).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde_json::{Map, Value, json};
@@ -23,6 +25,8 @@ impl DevJwt {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 0;
         DevJwt {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
@@ -41,6 +45,15 @@ impl DevJwt {
     /// The claims of a valid token, as API Gateway's authorizer passes them on.
     pub fn verify(&self, token: &str) -> Option<BTreeMap<String, String>> {
         let data = decode::<Map<String, Value>>(token, &self.decoding, &self.validation).ok()?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if data
+            .claims
+            .get("iat")
+            .and_then(Value::as_i64)
+            .is_some_and(|iat| iat > now)
+        {
+            return None;
+        }
         Some(
             data.claims
                 .into_iter()
@@ -84,5 +97,31 @@ mod tests {
         .unwrap();
         assert!(jwt.verify(&token).is_none());
         assert!(jwt.verify("not.a.token").is_none());
+    }
+
+    #[test]
+    fn refuses_tokens_not_yet_valid_and_other_algorithms() {
+        let jwt = DevJwt::new("s");
+        let later = OffsetDateTime::now_utc().unix_timestamp() + 600;
+        for claim in ["nbf", "iat"] {
+            let mut claims =
+                json!({ "sub": "u", "iss": ISSUER, "aud": AUDIENCE, "exp": later + 600 });
+            claims[claim] = json!(later);
+            let token = encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(b"s"),
+            )
+            .unwrap();
+            assert!(jwt.verify(&token).is_none(), "{claim} in the future");
+        }
+        let claims = json!({ "sub": "u", "iss": ISSUER, "aud": AUDIENCE, "exp": later });
+        let token = encode(
+            &Header::new(Algorithm::HS384),
+            &claims,
+            &EncodingKey::from_secret(b"s"),
+        )
+        .unwrap();
+        assert!(jwt.verify(&token).is_none(), "HS384");
     }
 }

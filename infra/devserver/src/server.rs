@@ -32,8 +32,13 @@ pub fn router(app: &'static App, jwt: DevJwt) -> Router {
             ),
         );
     }
+    // API Gateway matches route keys (method and path): a path served for
+    // other methods is as unknown as any other.
     router
         .fallback(|| async { gateway_message(StatusCode::NOT_FOUND, "Not Found") })
+        .method_not_allowed_fallback(|| async {
+            gateway_message(StatusCode::NOT_FOUND, "Not Found")
+        })
         .layer(axum::middleware::from_fn(cors))
 }
 

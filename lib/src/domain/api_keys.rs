@@ -97,10 +97,13 @@ pub async fn page(
     })
 }
 
+pub fn not_found() -> ApiError {
+    ApiError::not_found("api_key_not_found", "no such API key")
+}
+
 /// Revokes a key: the next request with it is refused. The project's
 /// reference names the key's hash; both go in one transaction.
 pub async fn delete(store: &Store, project_id: &str, key_id: &str) -> Result<(), ApiError> {
-    let not_found = || ApiError::not_found("api_key_not_found", "no such API key");
     let reference_key = keys::api_key_ref(project_id, key_id).key;
     let mut found = store.fetch(vec![reference_key.clone()]).await?;
     let reference: ApiKeyRef = found.take(&reference_key)?.ok_or_else(not_found)?;

@@ -52,7 +52,7 @@ fn project_or_app_id(
 /// Splits a widget body into the caller fields every route has and the
 /// route's own fields (`T`, which refuses unknown fields by name).
 pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<(Caller, T), ApiError> {
-    let body: Value = http::parse_body(req)?;
+    let body: Value = http::json_body(req)?;
     let Value::Object(mut fields) = body else {
         return Err(ApiError::validation("body", "must be a JSON object"));
     };

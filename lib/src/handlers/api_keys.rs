@@ -4,7 +4,8 @@ use crate::app::App;
 use crate::auth::{self, Access};
 use crate::domain::api_keys;
 use crate::error::ApiError;
-use crate::http::{self, PageRequest, Response};
+use crate::http::{self, IdRule, PageRequest, Response};
+use crate::ids::IdKind;
 use crate::model::{ApiKey, Scope};
 use crate::validate;
 use lambda_http::Request;
@@ -61,7 +62,12 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Manage).await?;
-    let id = http::path_param(&req, "id")?;
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::ApiKey),
+        api_keys::not_found,
+    )?;
     api_keys::delete(&app.store, &membership.project.id, &id).await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }

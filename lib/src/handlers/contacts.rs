@@ -6,7 +6,8 @@ use crate::app::App;
 use crate::auth::{self, Access};
 use crate::domain::contacts;
 use crate::error::ApiError;
-use crate::http::{self, PageRequest, Response};
+use crate::http::{self, IdRule, PageRequest, Response};
+use crate::ids::IdKind;
 use crate::model::{ClaimKind, Contact, Event};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
@@ -22,7 +23,9 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
         email: http::query_param(&req, "email")
             .map(|e| validate::email("email", &e))
             .transpose()?,
-        company_id: http::query_param(&req, "company_id"),
+        company_id: http::query_param(&req, "company_id")
+            .map(|id| validate::external_id("company_id", &id))
+            .transpose()?,
         tag: http::query_param(&req, "tag"),
     };
     let project_id = membership.project.id.as_str();
@@ -112,7 +115,12 @@ pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
 pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let id = http::path_param(&req, "id")?;
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
     let (contact, links) = app
         .store
         .get_contact_with_links(project_id, &id)
@@ -135,7 +143,12 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let id = http::path_param(&req, "id")?;
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
     let fields = http::parse_body::<ContactBody>(&req)?.validate()?;
     let contact = contacts::update(&app.store, &membership.project.id, &id, &fields).await?;
     Ok(http::ok(&contact))
@@ -143,7 +156,12 @@ pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let id = http::path_param(&req, "id")?;
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
     contacts::delete(&app.store, &membership.project.id, &id).await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
@@ -152,7 +170,12 @@ pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
 pub async fn events(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let id = http::path_param(&req, "id")?;
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
     if app.store.get_contact(project_id, &id).await?.is_none() {
         return Err(contacts::not_found());
     }

@@ -3,9 +3,10 @@
 
 use crate::app::App;
 use crate::auth::{self, Access};
-use crate::domain::{contacts, links};
+use crate::domain::{companies, contacts, links};
 use crate::error::ApiError;
-use crate::http::{self, Response};
+use crate::http::{self, IdRule, PageRequest, Response};
+use crate::ids::IdKind;
 use crate::model::{Company, Contact, Link};
 use crate::store::Page;
 use crate::store::keys;
@@ -16,8 +17,13 @@ use lambda_http::http::StatusCode;
 
 pub async fn put(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let contact_id = http::path_param(&req, "id")?;
-    let company_id = http::path_param(&req, "company_id")?;
+    let contact_id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
+    let company_id = http::record_id(&req, "company_id", IdRule::External, companies::not_found)?;
     let created = links::link(&app.store, &membership.project.id, &contact_id, &company_id).await?;
     let status = if created {
         StatusCode::CREATED
@@ -32,33 +38,54 @@ pub async fn put(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let contact_id = http::path_param(&req, "id")?;
-    let company_id = http::path_param(&req, "company_id")?;
+    let contact_id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
+    let company_id = http::record_id(&req, "company_id", IdRule::External, companies::not_found)?;
     links::unlink(&app.store, &membership.project.id, &contact_id, &company_id).await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
 
-/// A contact's companies (from its item collection), with the link's source.
+/// A contact's companies, paginated: its links (in its item collection,
+/// read consistently), then the companies by key.
 pub async fn contact_companies(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project = &membership.project;
-    let id = http::path_param(&req, "id")?;
-    let (_, links) = app
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
+    let scope = format!("GET /api/contacts/{{id}}/companies|{}|{id}", project.id);
+    let page = PageRequest::parse(app, &req, scope)?;
+    if app.store.get_contact(&project.id, &id).await?.is_none() {
+        return Err(contacts::not_found());
+    }
+    let source = Source::Collection {
+        partition: keys::contact_collection(&project.id, &id),
+        prefix: keys::LINK_PREFIX,
+    };
+    let links: Page<Link> = app
         .store
-        .get_contact_with_links(&project.id, &id)
-        .await?
-        .ok_or_else(contacts::not_found)?;
+        .page(&source, page.limit, page.start.clone(), false)
+        .await?;
     let keys = links
+        .items
         .iter()
         .map(|l| keys::company(&project.id, &l.company_id).key)
         .collect();
     let companies: Vec<Company> = app.store.get_many(keys).await?;
-    let data: Vec<_> = companies
-        .iter()
-        .map(|c| views::company(project, c))
-        .collect();
-    Ok(http::ok(
-        &serde_json::json!({ "data": data, "next_cursor": null }),
+    Ok(page.respond(
+        app,
+        Page {
+            items: companies,
+            last_key: links.last_key,
+        },
+        |c| serde_json::to_value(views::company(project, &c)).unwrap_or_default(),
     ))
 }
 

@@ -84,20 +84,24 @@ struct Settings {
     allowed_origins: Option<Vec<String>>,
 }
 
-/// An origin as browsers send it: `scheme://host[:port]`, nothing more.
+/// An origin exactly as browsers send it in `Origin`: `http` or `https`, a
+/// host, a port only when it is not the scheme's default, and nothing else
+/// (no user, path, query or fragment). Parsed by the URL standard: the
+/// origin it serialises must be what was given.
 fn origin(value: &str) -> Result<String, ApiError> {
     let invalid = || {
         ApiError::validation(
             "allowed_origins",
-            "each must be an origin like https://shop.example",
+            "each must be an origin as browsers send it, like https://shop.example",
         )
     };
-    let (scheme, rest) = value.split_once("://").ok_or_else(invalid)?;
-    let host_ok = !rest.is_empty() && !rest.contains(['/', '?', '#', ' ']) && rest.is_ascii();
-    if !matches!(scheme, "http" | "https") || !host_ok {
+    let url = url::Url::parse(value).map_err(|_| invalid())?;
+    let origin = url.origin().ascii_serialization();
+    let web = matches!(url.scheme(), "http" | "https");
+    if !web || origin != value.to_ascii_lowercase() {
         return Err(invalid());
     }
-    Ok(value.to_ascii_lowercase())
+    Ok(origin)
 }
 
 pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
@@ -135,4 +139,39 @@ pub async fn rotate_identity_secret(app: &App, req: Request) -> Result<Response,
     let Membership { member, .. } = auth::membership(app, &caller, &id, Access::Manage).await?;
     let project = pipeline_admin::rotate_identity_secret(&app.store, &id).await?;
     Ok(http::ok(&view(&project, &member)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn only_real_origins_are_allowed() {
+        for ok in [
+            "https://shop.example",
+            "http://localhost:3000",
+            "HTTPS://Shop.Example",
+        ] {
+            assert!(origin(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            origin("HTTPS://Shop.Example").unwrap(),
+            "https://shop.example"
+        );
+        for bad in [
+            "https://ex\u{0}.com",
+            "https://a@b.example",
+            "https://:80",
+            "https://a.example:abc",
+            "https://a.example:99999",
+            "https://a.example/",
+            "https://a.example/path",
+            "https://a.example?q",
+            "ftp://a.example",
+            "null",
+            "https://a.example:443",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -8,7 +8,8 @@ use crate::app::App;
 use crate::auth;
 use crate::domain::{contacts, conversations};
 use crate::error::ApiError;
-use crate::http::{self, PageRequest, Response};
+use crate::http::{self, IdRule, PageRequest, Response};
+use crate::ids::IdKind;
 use crate::model::{ApiKey, Author, Contact, Conversation, ConversationStatus, Message, Scope};
 use crate::store::keys;
 use crate::store::lists::Source;
@@ -45,7 +46,12 @@ fn contact_fields(req: &Request) -> Result<contacts::Fields, ApiError> {
 }
 
 async fn contact_of(app: &App, key: &ApiKey, req: &Request) -> Result<Contact, ApiError> {
-    let id = http::path_param(req, "id")?;
+    let id = http::record_id(
+        req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
     app.store
         .get_contact(&key.project_id, &id)
         .await?
@@ -87,7 +93,12 @@ pub async fn create_contact(app: &App, req: Request) -> Result<Response, ApiErro
 
 pub async fn update_contact(app: &App, req: Request) -> Result<Response, ApiError> {
     let key = auth::api_key(app, &req, Scope::ContactsWrite).await?;
-    let id = http::path_param(&req, "id")?;
+    let id = http::record_id(
+        &req,
+        "id",
+        IdRule::Generated(IdKind::Contact),
+        contacts::not_found,
+    )?;
     let fields = contact_fields(&req)?;
     Ok(http::ok(
         &contacts::update(&app.store, &key.project_id, &id, &fields).await?,
@@ -133,7 +144,12 @@ pub async fn list_conversations(app: &App, req: Request) -> Result<Response, Api
 }
 
 async fn conversation_of(app: &App, key: &ApiKey, req: &Request) -> Result<Conversation, ApiError> {
-    let id = http::path_param(req, "id")?;
+    let id = http::record_id(
+        req,
+        "id",
+        IdRule::Generated(IdKind::Conversation),
+        conversations::not_found,
+    )?;
     app.store
         .get_conversation(&key.project_id, &id)
         .await?

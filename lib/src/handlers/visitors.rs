@@ -3,8 +3,12 @@
 use crate::app::App;
 use crate::auth::{self, Access};
 use crate::error::ApiError;
-use crate::http::{self, Response};
+use crate::http::{self, IdRule, Response};
 use lambda_http::Request;
+
+fn not_found() -> ApiError {
+    ApiError::not_found("visitor_not_found", "no such visitor")
+}
 
 /// A visitor as it stands. Deletes and placeholder promotion do not rewrite
 /// visitors (that fan-out would be unbounded), so the stored references are
@@ -15,12 +19,12 @@ use lambda_http::Request;
 pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let visitor_id = http::path_param(&req, "visitor_id")?;
+    let visitor_id = http::record_id(&req, "visitor_id", IdRule::External, not_found)?;
     let mut visitor = app
         .store
         .get_visitor(project_id, &visitor_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("visitor_not_found", "no such visitor"))?;
+        .ok_or_else(not_found)?;
     if let Some(contact_id) = visitor.contact_id.clone() {
         match app
             .store

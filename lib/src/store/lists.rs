@@ -60,15 +60,21 @@ impl Store {
                 .expression_attribute_names("#sort", keys::SK)
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
         };
-        // A table partition reads consistently; an index cannot.
+        // A table partition reads consistently; an index cannot. One item
+        // more than asked tells whether a next page exists.
         let call = query
             .consistent_read(index.is_none())
             .scan_index_forward(!newest_first)
-            .limit(limit)
+            .limit(limit.saturating_add(1))
             .set_exclusive_start_key(start)
             .send();
         let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
-        let items = output.items.unwrap_or_default();
+        let (items, last_key) = one_page(
+            output.items.unwrap_or_default(),
+            limit,
+            output.last_evaluated_key,
+            index.is_some(),
+        );
         let records = match source {
             Source::Index(_) => {
                 let keys: Vec<Key> = items.iter().filter_map(super::key_of).collect();
@@ -81,7 +87,7 @@ impl Store {
         };
         Ok(Page {
             items: records,
-            last_key: output.last_evaluated_key,
+            last_key,
         })
     }
 
@@ -130,6 +136,34 @@ impl Store {
             }
         }
     }
+}
+
+/// The first `limit` of `items` (read with a limit one higher), and where
+/// the next page starts: after the last item kept when there was one more,
+/// else where DynamoDB stopped (a 1 MB page), else nowhere. A last page of
+/// exactly `limit` items therefore sends the caller to no empty page.
+pub(super) fn one_page(
+    mut items: Vec<Item>,
+    limit: i32,
+    last_evaluated: Option<Item>,
+    index: bool,
+) -> (Vec<Item>, Option<Item>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if items.len() <= limit {
+        return (items, last_evaluated);
+    }
+    items.truncate(limit);
+    let resume = items.last().map(|last| {
+        let mut names = vec![keys::PK, keys::SK];
+        if index {
+            names.extend([keys::GSI1_PK, keys::GSI1_SK]);
+        }
+        names
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), last.get(name)?.clone())))
+            .collect()
+    });
+    (items, resume)
 }
 
 /// The `ExclusiveStartKey` that resumes a listing right after `record`.

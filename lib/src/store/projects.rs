@@ -71,12 +71,17 @@ impl Store {
             .index_name(keys::GSI1)
             .key_condition_expression("gsi1pk = :user")
             .expression_attribute_values(":user", AttributeValue::S(keys::user_projects(user)))
-            .limit(limit)
+            .limit(limit.saturating_add(1))
             .set_exclusive_start_key(start)
             .send();
         let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
-        let project_ids: Vec<String> = output
-            .items()
+        let (entries, last_key) = super::lists::one_page(
+            output.items.unwrap_or_default(),
+            limit,
+            output.last_evaluated_key,
+            true,
+        );
+        let project_ids: Vec<String> = entries
             .iter()
             .filter_map(|item| item.get(keys::PK)?.as_s().ok())
             .filter_map(|pk| keys::project_of(pk))
@@ -100,10 +105,7 @@ impl Store {
                 Some((project, member))
             })
             .collect();
-        Ok(Page {
-            items,
-            last_key: output.last_evaluated_key,
-        })
+        Ok(Page { items, last_key })
     }
 }
 
