@@ -10,6 +10,8 @@ use hal_devserver::routes::{Auth, ROUTES};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+mod generated;
+
 const ALICE: &str = "user-alice";
 const BOB: &str = "user-bob";
 
