@@ -532,6 +532,33 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn every_metadata_key_replaced_at_once_is_one_write_within_dynamodbs_limits() {
+    // 100 keys removed and 100 added: written entry by entry, the update
+    // expression would pass DynamoDB's 4 KB and be refused (DynamoDB Local
+    // does not enforce that limit; store::changes asserts the bound).
+    let ws = workspace().await;
+    let old: serde_json::Map<String, Value> = (0..100)
+        .map(|i| (format!("old_key_{i:03}"), json!(i)))
+        .collect();
+    let contact = id(&ws
+        .contact(json!({"email": "m@acme.com", "metadata": old}))
+        .await);
+    let mut patch: serde_json::Map<String, Value> = (0..100)
+        .map(|i| (format!("old_key_{i:03}"), Value::Null))
+        .collect();
+    patch.extend((0..100).map(|i| (format!("new_key_{i:03}"), json!(true))));
+    let changed = ws
+        .ok(ws
+            .req("PATCH", "/api/contacts/{id}")
+            .path_param("id", &contact)
+            .json(&json!({ "metadata": patch })))
+        .await;
+    let keys = changed["metadata"].as_object().unwrap();
+    assert_eq!(keys.len(), 100);
+    assert!(keys.keys().all(|k| k.starts_with("new_key_")));
+}
+
+#[tokio::test]
 async fn every_list_honours_limit_and_ends_without_an_empty_page() {
     let ws = workspace().await;
     let contact = id(&ws.contact(json!({"email": "a@acme.com"})).await);

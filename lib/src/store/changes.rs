@@ -19,6 +19,9 @@ pub fn create<R: Record>(record: &R) -> Result<ItemWrite, StoreError> {
     Ok(ItemWrite::create(record.keys().key, to_item(record)?))
 }
 
+/// Map entries changed one by one at most; beyond, the map is written whole.
+const MAX_ENTRY_CHANGES: usize = 32;
+
 struct Diff {
     write: ItemWrite,
     changed: bool,
@@ -57,6 +60,18 @@ impl Diff {
         }
         self.changed = true;
         self.write.require_same(map, attribute(old)?);
+        let changes = new.iter().filter(|(k, v)| old.get(*k) != Some(v)).count()
+            + old.keys().filter(|k| !new.contains_key(*k)).count();
+        if changes > MAX_ENTRY_CHANGES {
+            // One clause for the whole map keeps the update expression far
+            // within DynamoDB's 4 KB (100 removals and 100 additions written
+            // entry by entry would not be); the condition above makes it
+            // the same change.
+            if let Some(whole) = attribute(new)? {
+                self.write.set(map, whole);
+            }
+            return Ok(());
+        }
         for (key, value) in new {
             if old.get(key) != Some(value)
                 && let Some(value) = attribute(value)?
@@ -159,4 +174,37 @@ pub fn company(old: &Company, new: &Company) -> Result<ItemWrite, StoreError> {
     diff.entries("metadata", &old.metadata, &new.metadata)?;
     diff.entries("enrichment", &old.enrichment, &new.enrichment)?;
     diff.finish(&new.updated_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::model::Scalar;
+
+    #[test]
+    fn many_changed_entries_write_the_map_whole_on_the_map_read() {
+        let old = Contact {
+            metadata: (0..100)
+                .map(|i| (format!("old_key_{i:03}"), Scalar::Number(i.into())))
+                .collect(),
+            ..Contact::new("pr_1", Timestamp::now())
+        };
+        let new = Contact {
+            metadata: (0..100)
+                .map(|i| (format!("new_key_{i:03}"), Scalar::Bool(true)))
+                .collect(),
+            ..old.clone()
+        };
+        // 200 entries changed: one clause, well within DynamoDB's 4 KB for
+        // an expression (which DynamoDB Local does not enforce).
+        let whole = contact(&old, &new).unwrap().update_expression();
+        assert!(whole.len() < 4096, "{} bytes", whole.len());
+        assert_eq!(whole, "SET #n1 = :v1, #n2 = :v2");
+        // A few stay entry by entry: only what changed is written.
+        let mut few = old.clone();
+        few.metadata.insert("extra".into(), Scalar::Bool(false));
+        let one = contact(&old, &few).unwrap().update_expression();
+        assert_eq!(one, "SET #n1.#n2 = :v1, #n3 = :v2");
+    }
 }

@@ -259,7 +259,7 @@ impl ItemWrite {
         self.conditions.join(" AND ")
     }
 
-    fn update_expression(&self) -> String {
+    pub(crate) fn update_expression(&self) -> String {
         let mut clauses = Vec::new();
         if !self.set.is_empty() {
             clauses.push(format!("SET {}", self.set.join(", ")));
