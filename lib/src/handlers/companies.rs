@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::auth::{self, Access};
 use crate::domain::{companies, stages};
 use crate::error::ApiError;
-use crate::http::{self, IdRule, PageRequest, Response};
+use crate::http::{self, PageRequest, Response};
 use crate::model::{Company, Event};
 use crate::store::keys;
 use crate::store::lists::Source;
@@ -64,7 +64,7 @@ pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
-    let id = http::record_id(&req, "id", IdRule::External, companies::not_found)?;
+    let id = super::company_id(&req, "id")?;
     let company = app
         .store
         .get_company(&membership.project.id, &id)
@@ -75,7 +75,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let id = http::record_id(&req, "id", IdRule::External, companies::not_found)?;
+    let id = super::company_id(&req, "id")?;
     let (new_id, fields) = http::parse_body::<CompanyBody>(&req)?.validate()?;
     if new_id.is_some() {
         return Err(ApiError::validation("id", "a company's id cannot change"));
@@ -86,7 +86,7 @@ pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let id = http::record_id(&req, "id", IdRule::External, companies::not_found)?;
+    let id = super::company_id(&req, "id")?;
     companies::delete(&app.store, &membership.project.id, &id).await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
@@ -112,7 +112,7 @@ pub(super) async fn listing(
     project_id: &str,
     route: &str,
 ) -> Result<(String, PageRequest), ApiError> {
-    let id = http::record_id(req, "id", IdRule::External, companies::not_found)?;
+    let id = super::company_id(req, "id")?;
     if app.store.get_company(project_id, &id).await?.is_none() {
         return Err(companies::not_found());
     }

@@ -6,8 +6,7 @@ use crate::app::App;
 use crate::auth::{self, Access};
 use crate::domain::contacts;
 use crate::error::ApiError;
-use crate::http::{self, IdRule, PageRequest, Response};
-use crate::ids::IdKind;
+use crate::http::{self, PageRequest, Response};
 use crate::model::{ClaimKind, Contact, Event};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
@@ -115,12 +114,7 @@ pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
 pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(&req, "id")?;
     let (contact, links) = app
         .store
         .get_contact_with_links(project_id, &id)
@@ -143,12 +137,7 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(&req, "id")?;
     let fields = http::parse_body::<ContactBody>(&req)?.validate()?;
     let contact = contacts::update(&app.store, &membership.project.id, &id, &fields).await?;
     Ok(http::ok(&contact))
@@ -156,12 +145,7 @@ pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(&req, "id")?;
     contacts::delete(&app.store, &membership.project.id, &id).await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
@@ -170,12 +154,7 @@ pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
 pub async fn events(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project_id = membership.project.id.as_str();
-    let id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(&req, "id")?;
     if app.store.get_contact(project_id, &id).await?.is_none() {
         return Err(contacts::not_found());
     }

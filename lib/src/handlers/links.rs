@@ -3,10 +3,9 @@
 
 use crate::app::App;
 use crate::auth::{self, Access};
-use crate::domain::{companies, contacts, links};
+use crate::domain::{contacts, links};
 use crate::error::ApiError;
-use crate::http::{self, IdRule, PageRequest, Response};
-use crate::ids::IdKind;
+use crate::http::{self, PageRequest, Response};
 use crate::model::{Company, Contact, Link};
 use crate::store::Page;
 use crate::store::keys;
@@ -17,13 +16,8 @@ use lambda_http::http::StatusCode;
 
 pub async fn put(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let contact_id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
-    let company_id = http::record_id(&req, "company_id", IdRule::External, companies::not_found)?;
+    let contact_id = super::contact_id(&req, "id")?;
+    let company_id = super::company_id(&req, "company_id")?;
     let created = links::link(&app.store, &membership.project.id, &contact_id, &company_id).await?;
     let status = if created {
         StatusCode::CREATED
@@ -38,13 +32,8 @@ pub async fn put(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;
-    let contact_id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
-    let company_id = http::record_id(&req, "company_id", IdRule::External, companies::not_found)?;
+    let contact_id = super::contact_id(&req, "id")?;
+    let company_id = super::company_id(&req, "company_id")?;
     links::unlink(&app.store, &membership.project.id, &contact_id, &company_id).await?;
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
@@ -54,12 +43,7 @@ pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {
 pub async fn contact_companies(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     let project = &membership.project;
-    let id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(&req, "id")?;
     let scope = format!("GET /api/contacts/{{id}}/companies|{}|{id}", project.id);
     let page = PageRequest::parse(app, &req, scope)?;
     if app.store.get_contact(&project.id, &id).await?.is_none() {

@@ -12,3 +12,26 @@ pub mod stages;
 pub mod v1;
 pub mod visitors;
 pub mod widget;
+
+use crate::domain;
+use crate::error::ApiError;
+use crate::http::{self, IdRule};
+use crate::ids::IdKind;
+use lambda_http::Request;
+
+/// The contact a path parameter names (`404 contact_not_found` for an id no
+/// contact can have).
+fn contact_id(req: &Request, name: &str) -> Result<String, ApiError> {
+    http::record_id(
+        req,
+        name,
+        IdRule::Generated(IdKind::Contact),
+        domain::contacts::not_found,
+    )
+}
+
+/// The company a path parameter names (`404 company_not_found` for an id no
+/// company can have).
+fn company_id(req: &Request, name: &str) -> Result<String, ApiError> {
+    http::record_id(req, name, IdRule::External, domain::companies::not_found)
+}

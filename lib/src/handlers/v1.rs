@@ -46,12 +46,7 @@ fn contact_fields(req: &Request) -> Result<contacts::Fields, ApiError> {
 }
 
 async fn contact_of(app: &App, key: &ApiKey, req: &Request) -> Result<Contact, ApiError> {
-    let id = http::record_id(
-        req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(req, "id")?;
     app.store
         .get_contact(&key.project_id, &id)
         .await?
@@ -93,12 +88,7 @@ pub async fn create_contact(app: &App, req: Request) -> Result<Response, ApiErro
 
 pub async fn update_contact(app: &App, req: Request) -> Result<Response, ApiError> {
     let key = auth::api_key(app, &req, Scope::ContactsWrite).await?;
-    let id = http::record_id(
-        &req,
-        "id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )?;
+    let id = super::contact_id(&req, "id")?;
     let fields = contact_fields(&req)?;
     Ok(http::ok(
         &contacts::update(&app.store, &key.project_id, &id, &fields).await?,
