@@ -111,8 +111,11 @@ where
     H: FnOnce(&'static App, lambda_http::Request) -> Fut,
     Fut: Future<Output = Result<hal_crm::http::Response, hal_crm::ApiError>>,
 {
+    let route = route_key(&request);
     let request = request.into_lambda().expect("a valid API Gateway event");
-    let response = hal_crm::http::serve(app, request, handler).await;
+    let response = meter::ROUTE
+        .scope(route, hal_crm::http::serve(app, request, handler))
+        .await;
     Answer::of(response)
 }
 
@@ -141,6 +144,12 @@ pub async fn send_with_budget(
     (Answer::of(response), headers)
 }
 
+/// `METHOD /path` of a request's route, as the permission record names it.
+fn route_key(request: &ApiRequest) -> String {
+    let (method, path) = request.route();
+    format!("{method} {path}")
+}
+
 fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
     hal_devserver::routes::ROUTES
         .iter()
@@ -153,11 +162,16 @@ fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
 pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
     let (method, path) = request.route();
     let route = route_of(method, path);
-    let response = (route.handler)(
-        app,
-        request.into_lambda().expect("a valid API Gateway event"),
-    )
-    .await;
+    let key = route_key(&request);
+    let response = meter::ROUTE
+        .scope(
+            key,
+            (route.handler)(
+                app,
+                request.into_lambda().expect("a valid API Gateway event"),
+            ),
+        )
+        .await;
     Answer::of(response)
 }
 

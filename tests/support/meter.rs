@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -63,6 +63,42 @@ impl Call {
 
     pub fn total_units(&self) -> f64 {
         self.table_units + self.index_units.values().sum::<f64>()
+    }
+}
+
+tokio::task_local! {
+    /// The route (`METHOD /path`) a request in flight is for: set by the
+    /// support's `send` and `call`, read by the meter.
+    pub static ROUTE: String;
+}
+
+/// Every DynamoDB permission a route used, across the whole test process:
+/// route → (IAM action, on the index rather than the table).
+static USED: Mutex<BTreeMap<String, BTreeSet<(String, bool)>>> = Mutex::new(BTreeMap::new());
+
+/// What [`USED`] holds so far.
+pub fn permissions_used() -> BTreeMap<String, BTreeSet<(String, bool)>> {
+    USED.lock().unwrap().clone()
+}
+
+/// The IAM actions a call needs: a transaction needs each item's action.
+fn iam_actions(operation: &str, body: &Value) -> Vec<(String, bool)> {
+    match operation {
+        "TransactWriteItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let kind = item.as_object()?.keys().next()?.clone();
+                let action = match kind.as_str() {
+                    "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                    other => format!("{other}Item"),
+                };
+                Some((action, false))
+            })
+            .collect(),
+        "Query" | "Scan" => vec![(operation.to_owned(), body.get("IndexName").is_some())],
+        other => vec![(other.to_owned(), false)],
     }
 }
 
@@ -164,6 +200,12 @@ impl Intercept for Meter {
                 put || names.is_some_and(|n| n.values().any(|v| v == "gsi1pk"))
             })
             .count();
+        if let (Ok(route), Some(Ok(json))) = (ROUTE.try_with(Clone::clone), &body) {
+            let mut used = USED.lock().unwrap();
+            used.entry(route)
+                .or_default()
+                .extend(iam_actions(&operation, json));
+        }
         if let (true, Some(Ok(Value::Object(mut body)))) =
             (METERED.contains(&operation.as_str()), body)
         {
