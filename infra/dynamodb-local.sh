@@ -32,11 +32,14 @@ ddb_require_java() {
   fi
 }
 
-# A TCP port nothing listens on at 127.0.0.1, from the ephemeral range.
+# A TCP port nothing listens on at 127.0.0.1, below the kernel's ephemeral
+# range (a port there may be held by an outgoing connection, which a probe
+# does not see but a bind fails on).
 ddb_free_port() {
-  local port
+  local port low=32768
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
@@ -60,17 +63,29 @@ ddb_wait() {
 # waits for it. Sets DDB_PID and exports DYNAMODB_ENDPOINT; ddb_stop stops every
 # instance started (tests run a primary and a replica for the harness).
 DDB_PIDS=()
+# A port taken between the probe and the bind is retried on another one.
 ddb_start() {
   local port=$1; shift
-  local dir log="$DDB_ROOT/.cache/dynamodb-local-$port.log"
+  local dir log attempt
   ddb_require_java || return 1
   dir=$(ddb_install) || return 1
-  (cd "$dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-      -port "$port" -sharedDb -disableTelemetry "$@") > "$log" 2>&1 &
-  DDB_PID=$!
-  DDB_PIDS+=("$DDB_PID")
-  ddb_wait "$port" "$DDB_PID" || { cat "$log" >&2; return 1; }
-  export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+  for attempt in 1 2 3; do
+    log="$DDB_ROOT/.cache/dynamodb-local-$port.log"
+    (cd "$dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+        -port "$port" -sharedDb -disableTelemetry "$@") > "$log" 2>&1 &
+    DDB_PID=$!
+    if ddb_wait "$port" "$DDB_PID" 2>/dev/null; then
+      DDB_PIDS+=("$DDB_PID")
+      export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+      return 0
+    fi
+    kill "$DDB_PID" 2>/dev/null || true
+    wait "$DDB_PID" 2>/dev/null || true
+    grep -q BindException "$log" || break
+    port=$(ddb_free_port)
+  done
+  cat "$log" >&2
+  return 1
 }
 
 ddb_stop() {
