@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, built once and run in two passes against real
+# The whole test suite, built once and run in three passes against real
 # DynamoDB Local (in memory, on free loopback ports, stopped on exit):
 #
 #   control     unit tests and integration tests straight against DynamoDB Local
@@ -8,6 +8,9 @@
 #               index reads trail writes by HAL_LAG_MS, overlapping
 #               transactions are cancelled, and throttling, 500s, stalls and
 #               lost answers are injected at fixed rates under a fixed seed
+#   contract    the API from outside (infra/contract.sh): docs/openapi.json
+#               validated, docs/api-tour.md's examples run, Schemathesis
+#               against the dev server, fixed seed and bounded examples
 #
 # Each test creates its own table, so tests run in parallel without sharing
 # data. Extra arguments go to `cargo test` (e.g. `infra/test.sh -p
@@ -16,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/dynamodb-local.sh
 
-passes=${HAL_TEST_PASSES:-control production}
+passes=${HAL_TEST_PASSES:-control production contract}
 # The production pass's fault model (docs/decisions.md, "Testing against
 # production semantics"). Rates are per request; a request is faulted once at most.
 harness_args=(
@@ -28,7 +31,7 @@ harness_args=(
 # Tests wait on DynamoDB, not on the CPU: run more of them than there are cores.
 threads=${HAL_TEST_THREADS:-8}
 
-cargo build --locked -p hal-dynamodb-harness
+cargo build --locked -p hal-dynamodb-harness -p hal-devserver
 cargo test --workspace --locked --no-run "$@"
 
 HARNESS_PID=
@@ -61,6 +64,10 @@ for pass in $passes; do
         cargo test -p hal-crm-tests --locked "$@" -- --test-threads "$threads"
       echo "harness: $(curl -s "http://$address/harness/stats")" >&2
       ;;
-    *) echo "unknown pass $pass (control, production)" >&2; exit 2 ;;
+    contract)
+      # Its own DynamoDB Local and dev server; cargo test arguments do not apply.
+      infra/contract.sh
+      ;;
+    *) echo "unknown pass $pass (control, production, contract)" >&2; exit 2 ;;
   esac
 done

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 mod generated;
+mod openapi;
+mod permissions;
 
 const ALICE: &str = "user-alice";
 const BOB: &str = "user-bob";

@@ -6,6 +6,27 @@ use crate::store::StoreError;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
+/// Every error a route answers (SPEC §7).
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail<'a> {
+    /// Machine-readable, snake_case (e.g. `validation_failed`).
+    pub code: &'a str,
+    pub message: &'a str,
+    /// More about the error, e.g. `{"field": "email"}` for a refused field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub details: Option<&'a Value>,
+    /// The request's id: quote it when asking about a request.
+    pub request_id: &'a str,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -106,15 +127,15 @@ impl ApiError {
 
     /// The JSON body of SPEC §7.
     pub fn body(&self, request_id: &str) -> Value {
-        let mut error = json!({
-            "code": self.code,
-            "message": self.message,
-            "request_id": request_id,
-        });
-        if let Some(details) = &self.details {
-            error["details"] = (**details).clone();
-        }
-        json!({ "error": error })
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+                details: self.details.as_deref(),
+                request_id,
+            },
+        };
+        serde_json::to_value(body).unwrap_or_default()
     }
 }
 

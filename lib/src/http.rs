@@ -307,6 +307,15 @@ pub fn route_key(req: &Request) -> String {
     .unwrap_or_else(|| "-".to_owned())
 }
 
+/// A page of a list (SPEC §7): its records and the cursor of the next page,
+/// `null` on the last.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct List<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
 /// `?limit=` and `?cursor=` of a list request. `scope` names the list (route,
 /// tenant and filters): a cursor made for another scope is `invalid_cursor`.
 pub struct PageRequest {
@@ -353,7 +362,7 @@ impl PageRequest {
     ) -> Response {
         let next_cursor = self.next_cursor(app, page.last_key.as_ref());
         let data: Vec<V> = page.items.into_iter().map(view).collect();
-        ok(&serde_json::json!({ "data": data, "next_cursor": next_cursor }))
+        ok(&List { data, next_cursor })
     }
 }
 

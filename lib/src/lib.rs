@@ -17,6 +17,8 @@ pub mod http;
 pub mod ids;
 pub mod lambda;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod store;
 pub mod validate;
 pub mod views;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 /// A flat metadata/properties value (SPEC §3): string, finite number or bool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scalar {
     Bool(bool),
     Number(f64),
@@ -18,8 +19,65 @@ pub enum Scalar {
 /// `metadata`, `properties` and `enrichment`: flat maps, merged key by key.
 pub type Attributes = BTreeMap<String, Scalar>;
 
+/// A change to a flat map (SPEC §3): each key to a string, number or bool,
+/// or `null` to delete it. (Only the OpenAPI description names this type;
+/// requests carry it as JSON, validated field by field.)
+/// A flat map as stored and answered (SPEC §3): strings, numbers, bools.
+#[cfg(feature = "openapi")]
+pub struct AttributesView;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AttributesView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(Scalar::schema()))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AttributesView {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Attributes".into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+pub struct AttributesPatch;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AttributesPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let value = OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(2_000)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(ObjectBuilder::new().schema_type(Type::Null));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[A-Za-z0-9_.:-]{1,64}$")),
+            ))
+            .additional_properties(Some(utoipa::openapi::schema::Schema::OneOf(value.build())))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AttributesPatch {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Viewer,
     Member,
@@ -29,6 +87,7 @@ pub enum Role {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StageUpdateMode {
     #[default]
     AdvanceOnly,
@@ -39,6 +98,7 @@ pub enum StageUpdateMode {
 /// item: every request reads the project anyway, so stage precedence needs no
 /// extra read, and reordering rewrites one item and no company.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stage {
     pub id: String,
     pub name: String,
@@ -83,6 +143,7 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub id: String,
     pub project_id: String,
@@ -96,6 +157,7 @@ pub struct Contact {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = AttributesView))]
     pub metadata: Attributes,
     /// The placeholder company holding this contact's company-level fields
     /// until a real company is linked; writes that create or promote it are
@@ -110,6 +172,7 @@ pub struct Contact {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Company {
     pub id: String,
     pub project_id: String,
@@ -120,8 +183,10 @@ pub struct Company {
     pub deal_value: Option<f64>,
     pub notes: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = AttributesView))]
     pub metadata: Attributes,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = AttributesView))]
     pub enrichment: Attributes,
     pub is_placeholder: bool,
     /// Equals the number of link items for this company: changed only in the
@@ -182,6 +247,7 @@ impl Company {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LinkSource {
     Identify,
     Manual,
@@ -190,6 +256,7 @@ pub enum LinkSource {
 
 /// The contact–company junction row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     pub project_id: String,
     pub contact_id: String,
@@ -199,10 +266,12 @@ pub struct Link {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Visitor {
     pub project_id: String,
     pub visitor_id: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = AttributesView))]
     pub properties: Attributes,
     pub contact_id: Option<String>,
     pub active_company_id: Option<String>,
@@ -231,6 +300,7 @@ pub struct Claim {
 
 /// A tracked milestone (`POST /api/widget/track`), with the visitor's context.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: String,
     pub project_id: String,
@@ -254,6 +324,7 @@ pub struct EventKeyClaim {
 
 /// What an API key may do on `/api/v1/*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scope {
     #[serde(rename = "contacts:read")]
     ContactsRead,
@@ -292,12 +363,14 @@ pub struct ApiKeyRef {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConversationStatus {
     Open,
     Closed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: String,
     pub project_id: String,
@@ -312,6 +385,7 @@ pub struct Conversation {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Author {
     Visitor,
     Agent,
@@ -319,6 +393,7 @@ pub enum Author {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: String,
     pub project_id: String,

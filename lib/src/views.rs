@@ -8,9 +8,12 @@ use std::borrow::Cow;
 /// A company with its stage's name beside its `stage_id`. A company still on
 /// a deleted stage shows the stage it now counts as being on.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompanyView<'a> {
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Company))]
     pub company: Cow<'a, Company>,
+    /// The name of the stage `stage_id` names.
     pub stage: Option<&'a str>,
 }
 

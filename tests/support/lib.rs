@@ -147,7 +147,9 @@ pub async fn send_with_budget(
 /// `METHOD /path` of a request's route, as the permission record names it.
 fn route_key(request: &ApiRequest) -> String {
     let (method, path) = request.route();
-    format!("{method} {path}")
+    let key = format!("{method} {path}");
+    meter::sent(&key);
+    key
 }
 
 fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
@@ -292,6 +294,15 @@ pub async fn assert_links_consistent(store: &Store) {
         assert!(exists("Company", "company_id"), "orphan link {link:?}");
         assert!(exists("Contact", "contact_id"), "orphan link {link:?}");
     }
+}
+
+/// The OpenAPI description generated from the code, as committed to
+/// `docs/openapi.json` (pretty, with a final newline).
+pub fn openapi_json() -> String {
+    let document = hal_crm::openapi::document();
+    let mut text = document.to_pretty_json().expect("the document serialises");
+    text.push('\n');
+    text
 }
 
 /// The repository's root folder.

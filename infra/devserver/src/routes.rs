@@ -88,4 +88,5 @@ pub const ROUTES: &[Route] = &[
     route!("GET" "/api/v1/conversations/{id}" => "v1-get-conversation", None, handlers::v1::get_conversation),
     route!("POST" "/api/v1/conversations/{id}/messages" => "v1-reply", None, handlers::v1::reply),
     route!("PATCH" "/api/v1/conversations/{id}" => "v1-update-conversation", None, handlers::v1::update_conversation),
+    route!("GET" "/api/openapi.json" => "get-openapi", None, handlers::openapi::get),
 ];

@@ -71,6 +71,7 @@ impl Input {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     pub code: &'static str,
     pub message: &'static str,
@@ -78,6 +79,7 @@ pub struct Warning {
 
 /// The result of a stage write (identify's `company.stage`, set-stage, set-deal).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageOutcome {
     pub stage_applied: bool,
     pub previous_stage: Option<String>,

@@ -11,25 +11,48 @@ use crate::validate;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateKey {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct CreateKey {
     name: String,
     scopes: Vec<Scope>,
 }
 
 /// A key as listed: never its secret or hash.
-fn view(key: &ApiKey) -> Value {
-    json!({
-        "id": key.id,
-        "name": key.name,
-        "scopes": key.scopes,
-        "prefix": key.prefix,
-        "created_by": key.created_by,
-        "created_at": key.created_at,
-    })
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ApiKey))]
+pub struct ApiKeyView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub scopes: &'a [Scope],
+    /// The secret's first characters, to tell keys apart.
+    pub prefix: &'a str,
+    pub created_by: &'a str,
+    pub created_at: crate::clock::Timestamp,
+}
+
+/// A key just created, with its secret: shown this once.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedKey<'a> {
+    #[serde(flatten)]
+    pub view: ApiKeyView<'a>,
+    /// `hal_sk_` and 40 random characters, for the `X-API-Key` header.
+    pub key: &'a str,
+}
+
+fn view(key: &ApiKey) -> ApiKeyView<'_> {
+    ApiKeyView {
+        id: &key.id,
+        name: &key.name,
+        scopes: &key.scopes,
+        prefix: &key.prefix,
+        created_by: &key.created_by,
+        created_at: key.created_at,
+    }
 }
 
 pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
@@ -47,9 +70,10 @@ pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
         &caller.user_id,
     )
     .await?;
-    let mut body = view(&key);
-    body["key"] = json!(secret);
-    Ok(http::created(&body))
+    Ok(http::created(&CreatedKey {
+        view: view(&key),
+        key: &secret,
+    }))
 }
 
 pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
@@ -57,7 +81,9 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     let project_id = membership.project.id.as_str();
     let page = PageRequest::parse(app, &req, format!("GET /api/api-keys|{project_id}"))?;
     let found = api_keys::page(&app.store, project_id, page.limit, page.start.clone()).await?;
-    Ok(page.respond(app, found, |k| view(&k)))
+    Ok(page.respond(app, found, |k| {
+        serde_json::to_value(view(&k)).unwrap_or_default()
+    }))
 }
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {

@@ -14,7 +14,6 @@ use crate::store::{Page, keys::Key};
 use crate::validate;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde_json::json;
 
 pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
@@ -129,10 +128,22 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
         .filter_map(|v| keys::visitor_of_contact_entry(v.get(keys::GSI1_SK)?.as_s().ok()?))
         .collect();
     let company_ids: Vec<&str> = links.iter().map(|l| l.company_id.as_str()).collect();
-    let mut body = json!(contact);
-    body["company_ids"] = json!(company_ids);
-    body["visitor_ids"] = json!(visitor_ids);
-    Ok(http::ok(&body))
+    Ok(http::ok(&ContactDetail {
+        contact: &contact,
+        company_ids,
+        visitor_ids,
+    }))
+}
+
+/// A contact with the ids of its companies and of the visitors linked to it
+/// (the latter through the index: one linked just now may be missing).
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactDetail<'a> {
+    #[serde(flatten)]
+    pub contact: &'a Contact,
+    pub company_ids: Vec<&'a str>,
+    pub visitor_ids: Vec<&'a str>,
 }
 
 pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {

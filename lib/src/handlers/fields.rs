@@ -80,6 +80,8 @@ pub fn tags(value: &Option<Vec<String>>) -> Result<Option<Vec<String>>, ApiError
 /// A contact's own fields (account routes and `/api/v1/contacts`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ContactFields))]
 pub struct ContactBody {
     #[serde(default, deserialize_with = "present")]
     name: Option<Option<String>>,
@@ -92,6 +94,7 @@ pub struct ContactBody {
     #[serde(default, deserialize_with = "present")]
     notes: Option<Option<String>>,
     tags: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     metadata: Option<Map<String, Value>>,
 }
 
@@ -120,6 +123,8 @@ impl ContactBody {
 /// A company's own fields (account routes); `id` only on create.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CompanyFields))]
 pub struct CompanyBody {
     pub id: Option<String>,
     name: Option<String>,
@@ -133,7 +138,9 @@ pub struct CompanyBody {
     deal_value: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
     notes: Option<Option<String>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     metadata: Option<Map<String, Value>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     enrichment: Option<Map<String, Value>>,
 }
 

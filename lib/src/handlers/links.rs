@@ -24,10 +24,21 @@ pub async fn put(app: &App, req: Request) -> Result<Response, ApiError> {
     } else {
         StatusCode::OK
     };
-    Ok(http::json(
-        status,
-        &serde_json::json!({ "contact_id": contact_id, "company_id": company_id, "linked": true }),
-    ))
+    let link = LinkView {
+        contact_id: &contact_id,
+        company_id: &company_id,
+        linked: true,
+    };
+    Ok(http::json(status, &link))
+}
+
+/// A contact–company link (`201` when made, `200` when it existed).
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkView<'a> {
+    pub contact_id: &'a str,
+    pub company_id: &'a str,
+    pub linked: bool,
 }
 
 pub async fn delete(app: &App, req: Request) -> Result<Response, ApiError> {

@@ -14,13 +14,16 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateProject {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct CreateProject {
     name: String,
 }
 
 /// A project as its member sees it; the identity secret only for owner/admin.
 #[derive(Serialize)]
-struct ProjectView<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Project))]
+pub(crate) struct ProjectView<'a> {
     id: &'a str,
     name: &'a str,
     role: Role,
@@ -77,7 +80,9 @@ pub async fn get(app: &App, req: Request) -> Result<Response, ApiError> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Settings {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ProjectSettings))]
+pub(crate) struct Settings {
     name: Option<String>,
     require_identity_verification: Option<bool>,
     default_stage_update_mode: Option<StageUpdateMode>,

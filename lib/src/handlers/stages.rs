@@ -11,6 +11,8 @@ use lambda_http::Request;
 use serde::Serialize;
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PipelineStage))]
 pub struct StageView<'a> {
     pub id: &'a str,
     pub name: &'a str,
@@ -34,17 +36,17 @@ pub fn views(project: &Project) -> Vec<StageView<'_>> {
 pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
     // The whole pipeline fits one page: stages live in the project item.
-    Ok(http::ok(&serde_json::json!({
-        "data": views(&membership.project),
-        "next_cursor": null,
-    })))
+    Ok(pipeline(&membership.project))
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StageBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = StageFields))]
+pub(crate) struct StageBody {
     name: Option<String>,
     /// 1-based place in the pipeline.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     position: Option<usize>,
 }
 
@@ -64,8 +66,12 @@ impl StageBody {
     }
 }
 
+/// The whole pipeline, as a list of one page.
 fn pipeline(project: &Project) -> Response {
-    http::ok(&serde_json::json!({ "data": views(project), "next_cursor": null }))
+    http::ok(&http::List {
+        data: views(project),
+        next_cursor: None,
+    })
 }
 
 pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
@@ -98,7 +104,9 @@ pub async fn update(app: &App, req: Request) -> Result<Response, ApiError> {
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OrderBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = StageOrder))]
+pub(crate) struct OrderBody {
     stage_ids: Vec<String>,
 }
 

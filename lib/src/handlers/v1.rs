@@ -17,7 +17,7 @@ use crate::validate;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Fields that belong to the widget's identify, not to this surface.
 const ENRICHMENT_FIELDS: &[&str] = &[
@@ -164,14 +164,29 @@ pub async fn get_conversation(app: &App, req: Request) -> Result<Response, ApiEr
         .page::<Message>(&source, page.limit, page.start.clone(), false)
         .await?;
     let next_cursor = page.next_cursor(app, messages.last_key.as_ref());
-    let mut body = json!(conversation);
-    body["messages"] = json!({ "data": messages.items, "next_cursor": next_cursor });
-    Ok(http::ok(&body))
+    Ok(http::ok(&ConversationDetail {
+        conversation: &conversation,
+        messages: http::List {
+            data: messages.items,
+            next_cursor,
+        },
+    }))
+}
+
+/// A conversation with a page of its messages, oldest first.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationDetail<'a> {
+    #[serde(flatten)]
+    pub conversation: &'a Conversation,
+    pub messages: http::List<Message>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Reply {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ReplyBody))]
+pub(crate) struct Reply {
     body: String,
     /// `agent` (default) or `bot`.
     author: Option<Author>,
@@ -192,7 +207,9 @@ pub async fn reply(app: &App, req: Request) -> Result<Response, ApiError> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StatusChange {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ConversationStatusChange))]
+pub(crate) struct StatusChange {
     status: ConversationStatus,
 }
 

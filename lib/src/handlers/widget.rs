@@ -4,20 +4,22 @@
 
 use super::fields::{attributes, deal_value, optional, present};
 use crate::app::App;
-use crate::domain::identify::{self, CompanyInput, Identified};
+use crate::domain::identify::{self, CompanyInput, Identified, StageOutcome, Warning};
 use crate::domain::{conversations, pipeline, properties, track, widget};
 use crate::error::ApiError;
 use crate::http::{self, Response};
-use crate::model::StageUpdateMode;
+use crate::model::{Contact, Conversation, Event, Message, StageUpdateMode, Visitor};
 use crate::validate::{self, MAX_COMPANY_IDS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
 use crate::views;
 use lambda_http::Request;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CompanyBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = IdentifyCompany))]
+pub(crate) struct CompanyBody {
     id: String,
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -27,19 +29,23 @@ struct CompanyBody {
     stage: Option<String>,
     #[serde(default, deserialize_with = "present")]
     deal_value: Option<Option<f64>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     metadata: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IdentifyBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct IdentifyBody {
     user_id: Option<String>,
     email: Option<String>,
     #[serde(default, deserialize_with = "present")]
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     phone: Option<Option<String>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     metadata: Option<Map<String, Value>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     properties: Option<Map<String, Value>>,
     company: Option<CompanyBody>,
     company_ids: Option<Vec<String>>,
@@ -104,35 +110,98 @@ pub async fn identify(app: &App, req: Request) -> Result<Response, ApiError> {
     Ok(http::ok(&identify_response(&done)))
 }
 
-fn identify_response(done: &Identified) -> Value {
-    let companies: Vec<_> = done
-        .companies
-        .iter()
-        .map(|c| views::company(&done.project, c))
-        .collect();
-    let mut body = json!({
-        "visitor": done.visitor,
-        "contact": done.contact,
-        "companies": companies,
-        "active_company_id": done.visitor.active_company_id,
-        "created": {
-            "contact": done.created_contact,
-            "companies": done.created_companies,
-            "placeholder": done.created_placeholder,
+/// What identify answers (SPEC §4).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentifyResponse<'a> {
+    pub visitor: &'a Visitor,
+    /// `null` for an anonymous visitor (rule 4).
+    pub contact: Option<&'a Contact>,
+    /// The contact's companies after the call.
+    pub companies: Vec<views::CompanyView<'a>>,
+    pub active_company_id: Option<&'a str>,
+    pub created: Created<'a>,
+    /// The visitor was linked to another contact before this call (rule 2).
+    pub relinked: bool,
+    pub warnings: &'a [Warning],
+    /// The result of `company.stage`, when it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_stage: Option<&'a StageOutcome>,
+}
+
+/// What identify created.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Created<'a> {
+    pub contact: bool,
+    /// Ids of the companies it created.
+    pub companies: &'a [String],
+    pub placeholder: bool,
+}
+
+fn identify_response(done: &Identified) -> IdentifyResponse<'_> {
+    IdentifyResponse {
+        visitor: &done.visitor,
+        contact: done.contact.as_ref(),
+        companies: done
+            .companies
+            .iter()
+            .map(|c| views::company(&done.project, c))
+            .collect(),
+        active_company_id: done.visitor.active_company_id.as_deref(),
+        created: Created {
+            contact: done.created_contact,
+            companies: &done.created_companies,
+            placeholder: done.created_placeholder,
         },
-        "relinked": done.relinked,
-        "warnings": done.warnings,
-    });
-    if let Some(stage) = &done.stage {
-        body["company_stage"] = json!(stage);
+        relinked: done.relinked,
+        warnings: &done.warnings,
+        company_stage: done.stage.as_ref(),
     }
-    body
+}
+
+/// What set-properties answers: the visitor, and the contact when its
+/// metadata was merged (else `null`).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PropertiesResponse<'a> {
+    pub visitor: &'a Visitor,
+    pub contact: Option<&'a Contact>,
+}
+
+/// What track answers: the event, or for a repeated `event_key` the first
+/// one's id (`duplicate: true`, nothing stored).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrackResponse<'a> {
+    pub event: &'a Event,
+    pub duplicate: bool,
+}
+
+/// What set-stage and set-deal answer.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PipelineResponse<'a> {
+    pub company: views::CompanyView<'a>,
+    #[serde(flatten)]
+    pub stage: &'a StageOutcome,
+}
+
+/// A visitor's message and its conversation.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageResponse<'a> {
+    pub conversation: &'a Conversation,
+    pub message: &'a Message,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SetPropertiesBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct SetPropertiesBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     properties: Option<Map<String, Value>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::AttributesPatch>))]
     metadata: Option<Map<String, Value>>,
 }
 
@@ -143,15 +212,26 @@ pub async fn set_properties(app: &App, req: Request) -> Result<Response, ApiErro
         metadata: attributes("metadata", &body.metadata)?,
     };
     let done = properties::set(app, &req, &caller, &input).await?;
-    Ok(http::ok(
-        &json!({ "visitor": done.visitor, "contact": done.contact }),
-    ))
+    Ok(http::ok(&PropertiesResponse {
+        visitor: &done.visitor,
+        contact: done.contact.as_ref(),
+    }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TrackBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct TrackBody {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 128,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::model::Scalar>))]
     value: Option<Value>,
     occurred_at: Option<String>,
     event_key: Option<String>,
@@ -179,14 +259,17 @@ pub async fn track(app: &App, req: Request) -> Result<Response, ApiError> {
             .transpose()?,
     };
     let done = track::track(app, &req, &caller, &input).await?;
-    Ok(http::ok(
-        &json!({ "event": done.event, "duplicate": done.duplicate }),
-    ))
+    Ok(http::ok(&TrackResponse {
+        event: &done.event,
+        duplicate: done.duplicate,
+    }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StageBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WidgetStageBody))]
+pub(crate) struct StageBody {
     stage: Option<String>,
     stage_name: Option<String>,
     company_id: Option<String>,
@@ -264,16 +347,17 @@ async fn pipeline_response(
     input: &pipeline::Input,
 ) -> Result<Response, ApiError> {
     let done = pipeline::apply(app, req, caller, input).await?;
-    let mut body = json!({ "company": views::company(&done.project, &done.company) });
-    for (key, value) in json!(done.stage).as_object().into_iter().flatten() {
-        body[key] = value.clone();
-    }
-    Ok(http::ok(&body))
+    Ok(http::ok(&PipelineResponse {
+        company: views::company(&done.project, &done.company),
+        stage: &done.stage,
+    }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MessageBody {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = WidgetMessageBody))]
+pub(crate) struct MessageBody {
     body: String,
     conversation_id: Option<String>,
 }
@@ -290,7 +374,10 @@ pub async fn post_message(app: &App, req: Request) -> Result<Response, ApiError>
         conversations::visitor_message(app, &req, &caller, id.as_deref(), &text).await?;
     Ok(http::json(
         lambda_http::http::StatusCode::CREATED,
-        &json!({ "conversation": conversation, "message": message }),
+        &MessageResponse {
+            conversation: &conversation,
+            message: &message,
+        },
     ))
 }
 
