@@ -67,6 +67,10 @@ impl Walk {
         ApiRequest::new("POST", route).json(&body)
     }
 
+    async fn widget_ok(&self, route: &str, body: Value) -> Value {
+        self.ok(self.widget(route, body)).await
+    }
+
     fn v1(&self, method: &str, route: &str) -> ApiRequest {
         ApiRequest::new(method, route).header("X-API-Key", &self.key)
     }
@@ -139,72 +143,72 @@ async fn walk() {
     w.ok(by_id("POST", "/api/projects/{id}/identity-secret"))
         .await;
     // Widget: new contact with a placeholder, returning, promotion, pipeline.
-    w.ok(w.widget("/api/widget/identify", json!({"visitor_id": "anon"})))
+    w.widget_ok("/api/widget/identify", json!({"visitor_id": "anon"}))
         .await;
     let first = w
-        .ok(w.widget(
+        .widget_ok(
             "/api/widget/identify",
             json!({"visitor_id": "v", "email": "ada@initech.com", "metadata": {"m": 1}}),
-        ))
+        )
         .await;
     let contact = first["contact"]["id"].as_str().unwrap().to_owned();
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/identify",
         json!({"visitor_id": "v", "email": "ada@initech.com"}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-deal",
         json!({"visitor_id": "v", "deal_value": 5}),
-    ))
+    )
     .await;
-    w.ok(w.widget("/api/widget/identify", json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech", "stage": "Qualified"}, "company_ids": []}))).await;
-    w.ok(w.widget(
+    w.widget_ok("/api/widget/identify", json!({"visitor_id": "v", "email": "ada@initech.com", "company": {"id": "initech", "stage": "Qualified"}, "company_ids": []})).await;
+    w.widget_ok(
         "/api/widget/set-properties",
         json!({"visitor_id": "v", "properties": {"p": 1}}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-properties",
         json!({"visitor_id": "v", "metadata": {"n": 2}}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/track",
         json!({"visitor_id": "v", "name": "signup"}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/track",
         json!({"visitor_id": "v", "name": "paid", "event_key": "k1", "company_id": "initech"}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-stage",
         json!({"visitor_id": "v", "stage": "Proposal"}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-stage",
         json!({"visitor_id": "v", "stage": "Proposal", "company_id": "initech"}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-deal",
         json!({"visitor_id": "v", "deal_value": 12000, "company_id": "initech"}),
-    ))
+    )
     .await;
     let started = w
-        .ok(w.widget(
+        .widget_ok(
             "/api/widget/messages",
             json!({"visitor_id": "v", "body": "hi"}),
-        ))
+        )
         .await;
     let conversation = started["conversation"]["id"].as_str().unwrap().to_owned();
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/messages",
         json!({"visitor_id": "v", "body": "again", "conversation_id": conversation}),
-    ))
+    )
     .await;
     // Newer activity already recorded (a concurrent message, here a later
     // timestamp): the message is stored alone, beside a condition check.
@@ -216,25 +220,25 @@ async fn walk() {
         .unwrap();
     later.last_message_at = later.last_message_at.plus(Duration::hours(1));
     put_record(&app.store, &later).await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/messages",
         json!({"visitor_id": "v", "body": "late", "conversation_id": conversation}),
-    ))
+    )
     .await;
     // A visitor seen long ago: track moves its `last_seen_at`.
     let mut seen = app.store.get_visitor(&project, "v").await.unwrap().unwrap();
     seen.last_seen_at = seen.last_seen_at.minus(Duration::hours(1));
     put_record(&app.store, &seen).await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/track",
         json!({"visitor_id": "v", "name": "returned"}),
-    ))
+    )
     .await;
     // A visitor's first call may be set-properties.
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-properties",
         json!({"visitor_id": "new", "properties": {"p": 1}}),
-    ))
+    )
     .await;
     w.listed(|| {
         ApiRequest::new("GET", "/api/widget/conversations")
@@ -291,25 +295,25 @@ async fn walk() {
             .path_param("company_id", with)
     };
     // Bob has no company: identify gives him a placeholder; a link promotes it.
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/identify",
         json!({"visitor_id": "b", "email": "robert@globex.com"}),
-    ))
+    )
     .await;
     w.ok(link("PUT", &bob, "globex")).await;
     w.ok(link("PUT", &bob, "initech")).await;
     w.ok(link("DELETE", &bob, "initech")).await;
     // Visitor "b"'s active company was the placeholder the link retired: the
     // pipeline routes find the contact's only company through its links.
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-stage",
         json!({"visitor_id": "b", "stage": "Qualified"}),
-    ))
+    )
     .await;
-    w.ok(w.widget(
+    w.widget_ok(
         "/api/widget/set-deal",
         json!({"visitor_id": "b", "deal_value": 10}),
-    ))
+    )
     .await;
     w.ok(w
         .account("GET", "/api/visitors/{visitor_id}")
