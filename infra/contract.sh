@@ -11,7 +11,7 @@
 # the dev server already built; extra arguments go to `schemathesis run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source infra/dynamodb-local.sh
+source infra/devserver.sh
 
 tools=.cache/contract-tools
 if ! cmp -s infra/contract-tools.txt "$tools/installed.txt" 2>/dev/null; then
@@ -25,26 +25,8 @@ fi
 "$tools/bin/openapi-spec-validator" docs/openapi.json
 
 cargo build --locked --quiet -p hal-devserver --bin hal-dev
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  ddb_stop
-}
-trap cleanup EXIT
-ddb_start "$(ddb_free_port)" -inMemory
-
-out=$(mktemp)
-HAL_LISTEN=127.0.0.1:0 TABLE_NAME=contract RUST_LOG=${RUST_LOG:-warn} \
-  target/debug/hal-dev >"$out" 2>"$out.log" &
-SERVER_PID=$!
-for _ in $(seq 1 150); do
-  grep -q '^  export HAL_API_KEY=' "$out" && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$out.log" >&2; exit 1; }
-  sleep 0.2
-done
-eval "$(grep '^  export HAL_' "$out")"
-HAL_BASE=$(sed -n 's/^HAL CRM dev server on \(http[^ ]*\).*/\1/p' "$out")
-export HAL_TOKEN HAL_PROJECT HAL_API_KEY HAL_BASE
+trap dev_server_stop EXIT
+dev_server_start
 
 # docs/api-tour.md, every block in order in one shell, on the fresh demo
 # project: an example that fails fails the suite.
@@ -54,7 +36,7 @@ awk '/^```sh$/ { on = 1; n++; printf "echo \"-- example %d\" >&2\n", n; next }
      /^```$/ { on = 0; next }
      on' docs/api-tour.md > "$tour"
 grep -q 'example 10' "$tour" || { echo "docs/api-tour.md: examples missing" >&2; exit 1; }
-(set -euo pipefail; source "$tour") > "$out.tour" || { cat "$out.tour" >&2; exit 1; }
+(set -euo pipefail; source "$tour") > "$tour.out" || { cat "$tour.out" >&2; exit 1; }
 
 # Widget and v1 requests act in a project of their own, which another user
 # owns: the account operations (as the demo user) cannot switch on identity

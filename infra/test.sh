@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, built once and run in three passes against real
+# The whole test suite, built once and run in four passes against real
 # DynamoDB Local (in memory, on free loopback ports, stopped on exit):
 #
 #   control     unit tests and integration tests straight against DynamoDB Local
@@ -11,15 +11,20 @@
 #   contract    the API from outside (infra/contract.sh): docs/openapi.json
 #               validated, docs/api-tour.md's examples run, Schemathesis
 #               against the dev server, fixed seed and bounded examples
+#   widget      the browser SDK (infra/widget-test.sh): node unit tests, then
+#               headless Chromium against the dev server from another origin
 #
 # Each test creates its own table, so tests run in parallel without sharing
 # data. Extra arguments go to `cargo test` (e.g. `infra/test.sh -p
-# hal-crm-tests --test store`); HAL_TEST_PASSES picks the passes.
+# hal-crm-tests --test store`) and then only the first two passes run;
+# HAL_TEST_PASSES picks the passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/dynamodb-local.sh
 
-passes=${HAL_TEST_PASSES:-control production contract}
+# With cargo test arguments (one test binary, a filter), the cargo passes only.
+if [ $# -gt 0 ]; then default_passes="control production"; else default_passes="control production contract widget"; fi
+passes=${HAL_TEST_PASSES:-$default_passes}
 # The production pass's fault model (docs/decisions.md, "Testing against
 # production semantics"). Rates are per request; a request is faulted once at most.
 harness_args=(
@@ -65,9 +70,13 @@ for pass in $passes; do
       echo "harness: $(curl -s "http://$address/harness/stats")" >&2
       ;;
     contract)
-      # Its own DynamoDB Local and dev server; cargo test arguments do not apply.
+      # These two start their own DynamoDB Local and dev server; cargo test
+      # arguments do not apply to them.
       infra/contract.sh
       ;;
-    *) echo "unknown pass $pass (control, production, contract)" >&2; exit 2 ;;
+    widget)
+      infra/widget-test.sh
+      ;;
+    *) echo "unknown pass $pass (control, production, contract, widget)" >&2; exit 2 ;;
   esac
 done

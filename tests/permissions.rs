@@ -392,6 +392,8 @@ async fn walk() {
     w.ok(conv("PATCH", "/api/v1/conversations/{id}").json(&json!({"status": "closed"})))
         .await;
     w.ok(ApiRequest::new("GET", "/api/openapi.json")).await;
+    w.ok(ApiRequest::new("GET", "/widget.js")).await;
+    w.ok(ApiRequest::new("GET", "/widget.mjs")).await;
     // Deletes last: a contact with links, a company with links.
     w.ok(person("DELETE", "/api/contacts/{id}", &bob)).await;
     w.ok(company("DELETE", "/api/companies/{id}", "initech"))

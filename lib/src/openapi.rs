@@ -70,7 +70,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         widget_post_message, widget_list_conversations,
         v1_list_contacts, v1_get_contact, v1_create_contact, v1_update_contact,
         v1_list_conversations, v1_get_conversation, v1_reply, v1_update_conversation,
-        get_openapi,
+        get_openapi, get_widget_script, get_widget_module,
     ),
     components(schemas(
         Timestamp, Scalar, AttributesPatch, Role, StageUpdateMode, Scope, Author,
@@ -92,7 +92,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "visitors", description = "Widget visitors as the account sees them."),
         (name = "api-keys", description = "Keys for the public v1 API (owner and admin)."),
         (name = "v1", description = "The public API for integrations: an `X-API-Key` with the route's scope."),
-        (name = "meta", description = "This document."),
+        (name = "meta", description = "This document, and the browser SDK (`window.HalWidget`)."),
     ),
 )]
 struct Document;
@@ -408,6 +408,14 @@ fn v1_update_conversation() {}
     responses((status = 200, description = "This document", content_type = "application/json", body = Object)))]
 fn get_openapi() {}
 
+#[utoipa::path(get, path = "/widget.js", tag = "meta", operation_id = "get-widget-script",
+    responses((status = 200, description = "The browser SDK as a classic script: defines `window.HalWidget`", content_type = "text/javascript", body = String)))]
+fn get_widget_script() {}
+
+#[utoipa::path(get, path = "/widget.mjs", tag = "meta", operation_id = "get-widget-module",
+    responses((status = 200, description = "The browser SDK as an ES module (imports `./widget.js`)", content_type = "text/javascript", body = String)))]
+fn get_widget_module() {}
+
 // ---- shared parameters --------------------------------------------------------
 
 /// `?limit=`: 1–100, default 25.
@@ -467,7 +475,7 @@ fn family(path: &str) -> Family {
         Family::Widget
     } else if path.starts_with("/api/v1/") {
         Family::V1
-    } else if path == "/api/openapi.json" {
+    } else if path == "/api/openapi.json" || !path.starts_with("/api/") {
         Family::Public
     } else {
         Family::Account {

@@ -89,10 +89,16 @@ pub struct Answer {
 impl Answer {
     fn of(response: hal_crm::http::Response) -> Self {
         let bytes: &[u8] = response.body().as_ref();
+        let json = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
         let body = if bytes.is_empty() {
             Value::Null
+        } else if json {
+            serde_json::from_slice(bytes).expect("a JSON response is JSON")
         } else {
-            serde_json::from_slice(bytes).expect("responses are JSON")
+            Value::String(String::from_utf8_lossy(bytes).into_owned())
         };
         Answer {
             status: response.status(),

@@ -43,6 +43,8 @@ Dev token (user {user}, 30 days):
   export HAL_PROJECT={id}
   export HAL_API_KEY={api_key}
 
+Widget demo page: {base}/demo/
+
 Try:
   curl -s {base}/api/projects -H "Authorization: Bearer $HAL_TOKEN"
   curl -s {base}/api/projects/$HAL_PROJECT -H "Authorization: Bearer $HAL_TOKEN"
@@ -60,6 +62,7 @@ Try:
         id = project.id,
         user = seed::DEMO_USER,
     );
-    axum::serve(listener, server::router(app, jwt)).await?;
+    let router = server::demo(&project.id).merge(server::router(app, jwt));
+    axum::serve(listener, router).await?;
     Ok(())
 }

@@ -89,4 +89,6 @@ pub const ROUTES: &[Route] = &[
     route!("POST" "/api/v1/conversations/{id}/messages" => "v1-reply", None, handlers::v1::reply),
     route!("PATCH" "/api/v1/conversations/{id}" => "v1-update-conversation", None, handlers::v1::update_conversation),
     route!("GET" "/api/openapi.json" => "get-openapi", None, handlers::openapi::get),
+    route!("GET" "/widget.js" => "get-widget-script", None, handlers::sdk::script),
+    route!("GET" "/widget.mjs" => "get-widget-module", None, handlers::sdk::module),
 ];

@@ -139,3 +139,23 @@ fn gateway_message(status: StatusCode, message: &str) -> Response {
     );
     response
 }
+
+/// The widget demo page (`widget/demo/index.html`), set to `project_id`:
+/// the seed's common sync pattern in a browser. The dev server's own page,
+/// not a route of the API.
+pub fn demo(project_id: &str) -> Router {
+    let page =
+        include_str!("../../../widget/demo/index.html").replace("__HAL_PROJECT__", project_id);
+    let page: &'static str = Box::leak(page.into_boxed_str());
+    let serve = move || async move {
+        let mut response = Response::new(Body::from(page));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
+    };
+    Router::new()
+        .route("/demo/", axum::routing::get(serve))
+        .route("/demo", axum::routing::get(serve))
+}

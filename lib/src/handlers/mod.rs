@@ -9,6 +9,7 @@ pub mod fields;
 pub mod links;
 pub mod openapi;
 pub mod projects;
+pub mod sdk;
 pub mod stages;
 pub mod v1;
 pub mod visitors;
