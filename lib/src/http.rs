@@ -90,6 +90,23 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
     response
 }
 
+/// A fixed document (the OpenAPI description, the browser SDK) with its
+/// `Cache-Control` (the documents change only with a deployment).
+pub fn fixed(
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: &'static str,
+) -> Response {
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    response
+}
+
 /// A response without a body (`204`).
 pub fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Body::Empty);
