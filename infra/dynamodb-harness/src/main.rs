@@ -34,7 +34,9 @@
 //! possible), lost answers as dropped connections (the SDK retries both the
 //! same way), and `TransactGetItems` conflicts (the service does not use it).
 //! DynamoDB Local itself honours `ClientRequestToken`, so a retried
-//! transaction whose answer was lost is not applied twice, as in DynamoDB.
+//! transaction whose answer was lost is not applied twice, as in DynamoDB;
+//! and a repeat of an applied transaction is answered (with success) even
+//! while other writes hold its items, as DynamoDB answers it from the token.
 //!
 //! `GET /harness/stats` answers what was injected so far.
 
@@ -175,6 +177,9 @@ struct Harness {
     faults: Faults,
     /// Item keys held by writes in flight.
     busy: Mutex<HashMap<String, usize>>,
+    /// `ClientRequestToken`s of transactions applied: DynamoDB answers a
+    /// repeat of one with success, without running it again (no conflict).
+    applied_tokens: Mutex<std::collections::HashSet<String>>,
     /// Key attribute names per table (hash, then range).
     schemas: Mutex<HashMap<String, Vec<String>>>,
     replica: Option<Replica>,
@@ -470,6 +475,14 @@ impl Harness {
 
         let items = self.items_of(&operation, &request).await;
         let transaction = operation == "TransactWriteItems";
+        let token = request["ClientRequestToken"].as_str().map(str::to_owned);
+        if let Some(token) = &token
+            && self.applied_tokens.lock().unwrap().contains(token)
+        {
+            // A repeat of an applied transaction: DynamoDB Local answers it
+            // from its token, as DynamoDB does, whatever holds the items.
+            return respond(self.forward(&primary, &headers, body).await);
+        }
         let held = if self.config.conflicts {
             match self.hold(&items) {
                 Ok(held) => Some(held),
@@ -484,6 +497,9 @@ impl Harness {
         let answer = self.forward(&primary, &headers, body).await;
         drop(held);
         let applied = matches!(&answer, Ok((status, ..)) if status.is_success());
+        if let (true, Some(token)) = (applied, token) {
+            self.applied_tokens.lock().unwrap().insert(token);
+        }
         if applied && let Some(replica) = &self.replica {
             let written: Vec<ItemRef> = items.into_iter().filter(|i| !i.check_only).collect();
             let copied = replica.snapshot(self, &written).await;
@@ -640,6 +656,7 @@ async fn main() {
         config: config.clone(),
         http,
         busy: Mutex::new(HashMap::new()),
+        applied_tokens: Mutex::new(std::collections::HashSet::new()),
         schemas: Mutex::new(HashMap::new()),
         replica,
         stats,

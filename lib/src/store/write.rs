@@ -6,8 +6,9 @@
 //! come back in the order of [`WriteSet::tags`].
 //!
 //! Retries are safe by construction. The SDK retries an attempt whose answer
-//! was lost: a transaction carries the same `ClientRequestToken`, so DynamoDB
-//! does not apply it twice; a single write cannot, so when its retry is
+//! was lost: a transaction carries one `ClientRequestToken` for all its
+//! attempts (the SDK's and [`Store::commit`]'s), so DynamoDB does not apply
+//! it twice; a single write cannot, so when its retry is
 //! refused, the refusal's old image is checked and a write whose every effect
 //! is already in the item counts as done ([`ItemWrite::already_applied`]).
 //! [`Store::commit`] retries what concurrency alone refused (conflicting
@@ -436,11 +437,17 @@ impl Store {
                 .map(|(_, write)| write.into_transact_item(self.table()))
                 .collect::<Result<Vec<_>, _>>()?,
         };
+        // One token for every attempt: an attempt refused only for a
+        // conflict is sent again as the same request, so if an earlier one
+        // was applied after all (its answer lost, the SDK's retry then
+        // refused), DynamoDB answers from the token instead of running it
+        // twice.
+        let token = ulid::Ulid::new().to_string();
         let mut attempt = 0;
         loop {
             let result = match &single {
                 Some(write) => self.write_one(write).await,
-                None => self.transact(items.clone()).await,
+                None => self.transact(items.clone(), &token).await,
             };
             let reasons = match result {
                 Ok(()) => return Ok(Ok(())),
@@ -466,13 +473,15 @@ impl Store {
         }
     }
 
-    /// One `TransactWriteItems` attempt (the SDK fills in its idempotency token).
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    /// One `TransactWriteItems` attempt, with the commit's idempotency token
+    /// (the SDK's own retries of the attempt send it too).
+    async fn transact(&self, items: Vec<TransactWriteItem>, token: &str) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let call = self
             .client()
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(token)
             .send();
         bounded(call)
             .await?
@@ -480,6 +489,11 @@ impl Store {
             .map_err(|err| match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
                     StoreError::cancelled(cancelled.cancellation_reasons())
+                }
+                // The same token still running (an attempt the SDK gave up
+                // waiting for): retried like a conflict, with that token.
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                    StoreError::Cancelled(vec![CancelReason::Conflict])
                 }
                 _ => StoreError::from_sdk(err),
             })
