@@ -77,6 +77,7 @@ chains=(
   "create-contact get-contact update-contact list-contact-events list-contact-companies link-company delete-contact"
   "create-company get-company update-company list-company-events list-company-contacts delete-company"
   "create-stage update-stage delete-stage create-api-key delete-api-key"
+  "put-member delete-member"
   "widget-identify get-contact get-visitor"
   "widget-post-message v1-get-conversation v1-reply v1-update-conversation"
 )

@@ -1155,7 +1155,7 @@ fn project_routes() -> impl Iterator<Item = &'static hal_devserver::routes::Rout
 
 fn with_params(request: ApiRequest, path: &str) -> ApiRequest {
     let mut request = request;
-    for param in ["id", "company_id", "visitor_id"] {
+    for param in ["id", "company_id", "visitor_id", "user_id"] {
         if path.contains(&format!("{{{param}}}")) {
             request = request.path_param(param, "x");
         }
@@ -1173,7 +1173,8 @@ async fn every_route_enforces_roles() {
             |user: &str| with_params(ws.as_user(user, route.method, route.path), route.path);
         let viewer = ws.send(request("viewer")).await;
         let member = ws.send(request("member")).await;
-        let manages = route.path.starts_with("/api/api-keys");
+        let manages =
+            route.path.starts_with("/api/api-keys") || route.path.starts_with("/api/members");
         // Allowed: the route runs and answers for the placeholder ids and
         // empty bodies (found, created, not found, refused input) — never a
         // 403, and never a 5xx that a bare "not 403" would let through.
@@ -1302,4 +1303,185 @@ async fn a_member_of_one_project_reaches_nothing_of_another() {
         .await;
     assert_eq!(link.status, 404);
     theirs.assert_junction_consistent().await;
+}
+
+// ---- the team ------------------------------------------------------------------
+
+impl Workspace {
+    fn member_req(&self, as_user: &str, method: &str, user: &str) -> ApiRequest {
+        self.as_user(as_user, method, "/api/members/{user_id}")
+            .path_param("user_id", user)
+    }
+
+    async fn set_role(&self, as_user: &str, user: &str, role: &str) -> Answer {
+        self.send(
+            self.member_req(as_user, "PUT", user)
+                .json(&json!({ "role": role })),
+        )
+        .await
+    }
+
+    /// user → role, as `GET /api/members` lists them to the workspace's owner.
+    async fn roles(&self) -> Vec<(String, String)> {
+        self.roles_as(&self.owner).await
+    }
+
+    async fn roles_as(&self, user: &str) -> Vec<(String, String)> {
+        let listed = self.ok(self.as_user(user, "GET", "/api/members")).await;
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["user_id"].as_str().unwrap().to_owned(),
+                    m["role"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn owners_and_admins_manage_the_team_and_only_owners_touch_owners() {
+    let ws = workspace().await;
+    // The owner adds an admin and a member; adding again changes nothing.
+    let added = ws.set_role(OWNER, "ada", "admin").await;
+    assert_eq!(added.status, 201, "{:#}", added.body);
+    assert_eq!(added.body["role"], "admin");
+    assert_eq!(ws.set_role(OWNER, "ada", "admin").await.status, 200);
+    assert_eq!(ws.set_role("ada", "max", "member").await.status, 201);
+    assert_eq!(
+        ws.roles().await,
+        [("ada", "admin"), ("max", "member"), (OWNER, "owner")]
+            .map(|(u, r)| (u.to_owned(), r.to_owned()))
+    );
+    // The new member reaches the project; the admin can demote and remove
+    // members, but neither make nor change nor remove an owner.
+    assert_eq!(
+        ws.send(ws.as_user("max", "GET", "/api/contacts"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(ws.set_role("ada", "max", "viewer").await.status, 200);
+    for (answer, what) in [
+        (ws.set_role("ada", "max", "owner").await, "make an owner"),
+        (ws.set_role("ada", OWNER, "admin").await, "demote an owner"),
+        (
+            ws.send(ws.member_req("ada", "DELETE", OWNER)).await,
+            "remove an owner",
+        ),
+    ] {
+        assert_eq!(
+            (answer.status.as_u16(), answer.error_code()),
+            (403, "forbidden"),
+            "an admin may not {what}"
+        );
+    }
+    // Members and viewers manage nothing.
+    assert_eq!(ws.set_role("max", "zed", "viewer").await.status, 403);
+    assert_eq!(
+        ws.send(ws.as_user("max", "GET", "/api/members"))
+            .await
+            .status,
+        403
+    );
+    // Removed, the user no longer reaches the project.
+    let removed = ws.send(ws.member_req("ada", "DELETE", "max")).await;
+    assert_eq!(removed.status, 204, "{:#}", removed.body);
+    assert_eq!(
+        ws.send(ws.as_user("max", "GET", "/api/contacts"))
+            .await
+            .error_code(),
+        "project_not_found"
+    );
+    assert_eq!(
+        ws.send(ws.member_req(OWNER, "DELETE", "max"))
+            .await
+            .error_code(),
+        "member_not_found"
+    );
+    // Bad input: an unknown role, a user id no token can have.
+    let unknown_role = ws.set_role(OWNER, "ada", "superuser").await;
+    assert_eq!(unknown_role.status, 400);
+    assert_eq!(unknown_role.body["error"]["details"]["field"], "role");
+    let long = "u".repeat(257);
+    assert_eq!(
+        ws.set_role(OWNER, &long, "member").await.error_code(),
+        "member_not_found"
+    );
+}
+
+#[tokio::test]
+async fn the_last_owner_can_be_neither_demoted_nor_removed() {
+    let ws = workspace().await;
+    let demoted = ws.set_role(OWNER, OWNER, "admin").await;
+    assert_eq!(
+        (demoted.status.as_u16(), demoted.error_code()),
+        (409, "last_owner")
+    );
+    let removed = ws.send(ws.member_req(OWNER, "DELETE", OWNER)).await;
+    assert_eq!(removed.error_code(), "last_owner");
+    // With a second owner, the first may step down.
+    assert_eq!(ws.set_role(OWNER, "bea", "owner").await.status, 201);
+    assert_eq!(ws.set_role(OWNER, OWNER, "admin").await.status, 200);
+    let last = ws.send(ws.member_req("bea", "DELETE", "bea")).await;
+    assert_eq!(last.error_code(), "last_owner");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_demotions_and_removals_never_leave_a_project_without_an_owner() {
+    let app = fresh_app().await;
+    for round in 0..16 {
+        // Two or three owners at the same moment each demoting or removing
+        // the next one, or themselves: all committing would leave none.
+        let owners: Vec<String> = (0..2 + round % 2)
+            .map(|n| format!("r{round}o{n}"))
+            .collect();
+        let themselves = round % 4 >= 2;
+        let ws = workspace_on(app, &owners[0]).await;
+        for owner in &owners[1..] {
+            ws.add(owner, Role::Owner).await;
+        }
+        ws.add("observer", Role::Admin).await;
+        let requests = owners.iter().enumerate().map(|(n, acting)| {
+            let target = &owners[if themselves {
+                n
+            } else {
+                (n + 1) % owners.len()
+            }];
+            let request = if (n + round) % 2 == 0 {
+                ws.member_req(acting, "PUT", target)
+                    .json(&json!({"role": "member"}))
+            } else {
+                ws.member_req(acting, "DELETE", target)
+            };
+            tokio::spawn(send(app, request))
+        });
+        let handles: Vec<_> = requests.collect();
+        let mut committed = 0;
+        for handle in handles {
+            let answer = handle.await.unwrap();
+            match answer.status.as_u16() {
+                200 | 204 => committed += 1,
+                // Lost the race: removed meanwhile (404), no longer an
+                // owner (403), or the target is the last one (409).
+                403 | 404 | 409 => {}
+                other => panic!("round {round}: {other} {:#}", answer.body),
+            }
+        }
+        let owners_left = ws
+            .roles_as("observer")
+            .await
+            .into_iter()
+            .filter(|(_, role)| role == "owner")
+            .count();
+        eprintln!(
+            "DEBUG round {round} themselves {themselves} owners {} committed {committed} left {owners_left}",
+            owners.len()
+        );
+        assert!(owners_left >= 1, "round {round}: no owner left");
+        assert_eq!(owners_left, owners.len() - committed, "round {round}");
+    }
 }

@@ -73,6 +73,8 @@ async fn world() -> World {
         ("id", project.id.clone()),
         ("company_id", "acme".to_owned()),
         ("visitor_id", "v".to_owned()),
+        ("user_id", OWNER.to_owned()),
+        ("user_id", "teammate".to_owned()),
     ];
     World {
         app,
@@ -107,6 +109,7 @@ const FIELDS: &[&str] = &[
     "deal_value",
     "stage_update_mode",
     "company_id",
+    "role",
     "value",
     "occurred_at",
     "event_key",

@@ -351,6 +351,27 @@ async fn walk() {
         .path_param("id", &stage)
         .query("reassign_to=Won"))
         .await;
+    // The team: add, change, list, remove; owners stepping down themselves
+    // (which looks for another owner).
+    let member = |method: &str, user: &str| {
+        w.account(method, "/api/members/{user_id}")
+            .path_param("user_id", user)
+    };
+    w.ok(member("PUT", "co-owner").json(&json!({"role": "owner"})))
+        .await;
+    w.ok(member("PUT", "helper").json(&json!({"role": "member"})))
+        .await;
+    w.ok(member("PUT", "helper").json(&json!({"role": "viewer"})))
+        .await;
+    w.ok(member("PUT", "co-owner")
+        .user("co-owner")
+        .json(&json!({"role": "admin"})))
+        .await;
+    w.ok(member("PUT", "co-owner").json(&json!({"role": "owner"})))
+        .await;
+    w.ok(w.account("GET", "/api/members")).await;
+    w.ok(member("DELETE", "helper")).await;
+    w.ok(member("DELETE", "co-owner").user("co-owner")).await;
     // API keys and v1.
     let made = w
         .ok(w

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::http;
 use crate::ids::{self, IdKind};
 use crate::model::{ApiKey, Member, Project, Role, Scope};
+use crate::store::Store;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
@@ -16,6 +17,12 @@ pub const PROJECT_HEADER: &str = "x-project-id";
 /// The longest token subject taken (Cognito's are 36 characters, Auth0's
 /// about 30; member keys must stay far below DynamoDB's key limits).
 const MAX_SUBJECT_CHARS: usize = 256;
+
+/// Whether `id` can be a user's id (a token's `sub`): 1–256 characters, no
+/// control characters.
+pub fn is_user_id(id: &str) -> bool {
+    crate::validate::text("user_id", id, 1, MAX_SUBJECT_CHARS).is_ok()
+}
 
 /// A signed-in HAL user: the JWT's `sub`.
 #[derive(Debug, Clone)]
@@ -34,7 +41,7 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     // characters, names no user (and would not fit a key).
     claims
         .and_then(|jwt| jwt.claims.get("sub"))
-        .filter(|sub| crate::validate::text("sub", sub, 1, MAX_SUBJECT_CHARS).is_ok())
+        .filter(|sub| is_user_id(sub))
         .map(|sub| Caller {
             user_id: sub.clone(),
         })
@@ -87,13 +94,22 @@ pub async fn membership(
     project_id: &str,
     access: Access,
 ) -> Result<Membership, ApiError> {
+    membership_in(&app.store, &caller.user_id, project_id, access).await
+}
+
+/// [`membership`] of any user, read from `store` (consistently).
+pub async fn membership_in(
+    store: &Store,
+    user_id: &str,
+    project_id: &str,
+    access: Access,
+) -> Result<Membership, ApiError> {
     let not_found = || ApiError::not_found("project_not_found", "no such project");
     if !ids::is_valid(IdKind::Project, project_id) {
         return Err(not_found());
     }
-    let (project, member) = app
-        .store
-        .get_membership(project_id, &caller.user_id)
+    let (project, member) = store
+        .get_membership(project_id, user_id)
         .await?
         .ok_or_else(not_found)?;
     let membership = Membership { project, member };

@@ -25,6 +25,7 @@ use crate::handlers::api_keys::{ApiKeyView, CreateKey, CreatedKey};
 use crate::handlers::contacts::ContactDetail;
 use crate::handlers::fields::{CompanyBody, ContactBody};
 use crate::handlers::links::LinkView;
+use crate::handlers::members::{MemberView, RoleBody};
 use crate::handlers::projects::{CreateProject, ProjectView, Settings};
 use crate::handlers::stages::{OrderBody, StageBody, StageView};
 use crate::handlers::v1::{ConversationDetail, Reply, StatusChange};
@@ -65,6 +66,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         list_company_events,
         link_company, unlink_company, list_contact_companies, list_company_contacts,
         get_visitor,
+        list_members, put_member, delete_member,
         create_api_key, list_api_keys, delete_api_key,
         widget_identify, widget_set_properties, widget_track, widget_set_stage, widget_set_deal,
         widget_post_message, widget_list_conversations,
@@ -90,6 +92,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "companies", description = "Organisations; the pipeline's stage and deal value live here."),
         (name = "stages", description = "The project's pipeline, in order."),
         (name = "visitors", description = "Widget visitors as the account sees them."),
+        (name = "members", description = "The project's team: owners and admins manage it; only owners touch owners; a project always keeps an owner."),
         (name = "api-keys", description = "Keys for the public v1 API (owner and admin)."),
         (name = "v1", description = "The public API for integrations: an `X-API-Key` with the route's scope."),
         (name = "meta", description = "This document, and the browser SDK (`window.HalWidget`)."),
@@ -280,6 +283,27 @@ fn list_company_contacts() {}
     params(("visitor_id" = String, Path, description = "The widget's visitor id")),
     responses((status = 200, description = "The visitor as it stands", body = Visitor)))]
 fn get_visitor() {}
+
+#[utoipa::path(get, path = "/api/members", tag = "members", operation_id = "list-members",
+    params(Limit, Cursor),
+    responses((status = 200, description = "The project's members, by user id (owner or admin)", body = List<MemberView>)))]
+fn list_members() {}
+
+#[utoipa::path(put, path = "/api/members/{user_id}", tag = "members", operation_id = "put-member",
+    params(("user_id" = String, Path, description = "The user (their token's `sub`)")),
+    request_body = RoleBody,
+    responses(
+        (status = 201, description = "Added to the project", body = MemberView),
+        (status = 200, description = "The role set (or already so)", body = MemberView),
+        (status = 409, description = "`last_owner`: the project's only owner cannot stop being one", body = ErrorBody)))]
+fn put_member() {}
+
+#[utoipa::path(delete, path = "/api/members/{user_id}", tag = "members", operation_id = "delete-member",
+    params(("user_id" = String, Path, description = "The user (their token's `sub`)")),
+    responses(
+        (status = 204, description = "Removed: the user has no access to the project any more"),
+        (status = 409, description = "`last_owner`: the project's only owner cannot be removed", body = ErrorBody)))]
+fn delete_member() {}
 
 #[utoipa::path(post, path = "/api/api-keys", tag = "api-keys", operation_id = "create-api-key",
     request_body = CreateKey,
@@ -610,6 +634,12 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
         "$response.body#/id",
     ),
     (
+        "put-member",
+        "201",
+        "delete-member",
+        "$response.body#/user_id",
+    ),
+    (
         "widget-identify",
         "200",
         "get-contact",
@@ -669,11 +699,11 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
             })
             .map(|(path, _)| path.clone())
             .unwrap_or_else(|| panic!("link to {to}: no such operation"));
-        let parameter = if target_path.contains("{visitor_id}") {
-            "visitor_id"
-        } else {
-            "id"
-        };
+        // The target's one path parameter, by name.
+        let parameter = ["visitor_id", "user_id", "id"]
+            .into_iter()
+            .find(|name| target_path.contains(&format!("{{{name}}}")))
+            .unwrap_or_else(|| panic!("link to {to}: no path parameter"));
         let operation = openapi
             .paths
             .paths
@@ -736,6 +766,7 @@ const RESPONSES: &[&str] = &[
     "GatewayMessage",
     "IdentifyResponse",
     "LinkView",
+    "Member",
     "Message",
     "MessageResponse",
     "PipelineResponse",

@@ -142,10 +142,13 @@ pub fn project(project: &str) -> ItemKeys {
     }
 }
 
+/// Sort-key prefix of a project's members (in the project's partition).
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
 pub fn member(project: &str, user: &str) -> ItemKeys {
     ItemKeys {
         entity: Entity::Member,
-        key: Key::new(project_pk(project), format!("MEMBER#{user}")),
+        key: Key::new(project_pk(project), format!("{MEMBER_PREFIX}{user}")),
         gsi1: Some(Key::new(user_projects(user), project_pk(project))),
     }
 }
