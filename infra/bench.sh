@@ -7,6 +7,10 @@
 #                             a hello-world lambda_http binary, per release profile in PROFILES
 #                             (default "release"): init, first response, peak RSS, size
 #   infra/bench.sh sizes      every route binary's stripped size (builds them all: slow)
+#   infra/bench.sh scale      every listing, filter, search and the pipeline summary over a
+#                             project of 100 000 contacts and 20 000 companies (SCALE_CONTACTS,
+#                             SCALE_COMPANIES): items evaluated per item returned, read units,
+#                             calls in sequence, time per page (loading takes minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/dynamodb-local.sh
@@ -16,14 +20,14 @@ route=${ROUTE_BINARY:-widget-identify}
 profiles=${PROFILES:-release}
 
 case "$what" in
-  costs | cold-start) ;;
+  costs | cold-start | scale) ;;
   sizes)
     cargo build --release --locked -p hal-crm-functions
     for bin in $(sed -n 's/^name = "\(.*\)"$/\1/p' functions/Cargo.toml | tail -n +2); do
       printf '%s %s\n' "$(stat -c %s "target/release/$bin")" "$bin"
     done | sort -n | awk '{ printf "%-28s %6.2f MB\n", $2, $1 / 1000000 }'
     exit 0 ;;
-  *) echo "usage: $0 [costs|cold-start|sizes]" >&2; exit 2 ;;
+  *) echo "usage: $0 [costs|cold-start|sizes|scale]" >&2; exit 2 ;;
 esac
 
 groups=()
@@ -45,4 +49,6 @@ trap ddb_stop EXIT
 case "$what" in
   costs) cargo run --locked --quiet -p hal-crm-tests --bin widget-costs ;;
   cold-start) cargo run --locked --quiet -p hal-crm-tests --bin cold-start -- "${groups[@]}" ;;
+  # Release: loading 120 000 records through the domain is the slow part.
+  scale) cargo run --release --locked --quiet -p hal-crm-tests --bin scale ;;
 esac

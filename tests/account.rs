@@ -17,6 +17,8 @@ use hal_devserver::routes::{Auth, ROUTES};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+mod board;
+
 const OWNER: &str = "owner";
 
 struct Workspace {
@@ -1477,10 +1479,6 @@ async fn concurrent_demotions_and_removals_never_leave_a_project_without_an_owne
             .into_iter()
             .filter(|(_, role)| role == "owner")
             .count();
-        eprintln!(
-            "DEBUG round {round} themselves {themselves} owners {} committed {committed} left {owners_left}",
-            owners.len()
-        );
         assert!(owners_left >= 1, "round {round}: no owner left");
         assert_eq!(owners_left, owners.len() - committed, "round {round}");
     }

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use time::Duration;
 
-/// route → (IAM action, on the index) as `template.yaml` grants them.
-fn granted() -> BTreeMap<String, BTreeSet<(String, bool)>> {
+/// route → (IAM action, `table` or `index/{name}`) as `template.yaml` grants them.
+fn granted() -> BTreeMap<String, BTreeSet<(String, String)>> {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let mut granted = BTreeMap::new();
@@ -36,10 +36,27 @@ fn granted() -> BTreeMap<String, BTreeSet<(String, bool)>> {
             .flatten()
         {
             for statement in policy["Statement"].as_sequence().into_iter().flatten() {
-                let on_index = format!("{:?}", statement["Resource"]).contains("/index/");
+                let text = format!("{:?}", statement["Resource"]);
+                // A statement names the table or one or more of its indexes.
+                let mut resources: Vec<String> = text
+                    .split("/index/")
+                    .skip(1)
+                    .map(|rest| {
+                        let name: String = rest
+                            .chars()
+                            .take_while(char::is_ascii_alphanumeric)
+                            .collect();
+                        format!("index/{name}")
+                    })
+                    .collect();
+                if resources.is_empty() {
+                    resources.push("table".to_owned());
+                }
                 for action in statement["Action"].as_sequence().into_iter().flatten() {
                     let action = action.as_str().unwrap().trim_start_matches("dynamodb:");
-                    actions.insert((action.to_owned(), on_index));
+                    for resource in &resources {
+                        actions.insert((action.to_owned(), resource.clone()));
+                    }
                 }
             }
         }
@@ -90,6 +107,11 @@ impl Walk {
         assert!(answer.status.is_success(), "{route}: {:#}", answer.body);
         answer.body
     }
+}
+
+/// 100 tags (a contact's most), all starting with `prefix`.
+fn hundred_tags(prefix: &str) -> Vec<String> {
+    (0..100).map(|i| format!("{prefix}{i:03}")).collect()
 }
 
 /// Every route, each through the branches that call DynamoDB differently.
@@ -260,14 +282,25 @@ async fn walk() {
     let made = w
         .ok(w
             .account("POST", "/api/contacts")
-            .json(&json!({"email": "bob@globex.com"})))
+            .json(&json!({"email": "bob@globex.com", "name": "Bob", "tags": ["lead"]})))
         .await;
     let bob = made["id"].as_str().unwrap().to_owned();
     let person =
         |method: &str, route: &str, id: &str| w.account(method, route).path_param("id", id);
     w.ok(person("GET", "/api/contacts/{id}", &contact)).await;
     w.ok(person("PATCH", "/api/contacts/{id}", &bob)
-        .json(&json!({"email": "robert@globex.com", "metadata": {"a": 1}})))
+        .json(&json!({"email": "robert@globex.com", "metadata": {"a": 1}, "tags": ["vip"]})))
+        .await;
+    // All 100 tags replaced: 200 entry writes, more than one transaction.
+    for tags in [hundred_tags("a"), hundred_tags("b")] {
+        w.ok(person("PATCH", "/api/contacts/{id}", &contact).json(&json!({"tags": tags})))
+            .await;
+    }
+    w.listed(|| w.account("GET", "/api/contacts").query("search=rob"))
+        .await;
+    w.listed(|| w.account("GET", "/api/contacts").query("search=bo"))
+        .await;
+    w.listed(|| w.account("GET", "/api/contacts").query("tag=vip"))
         .await;
     w.ok(person("GET", "/api/contacts/{id}/events", &contact))
         .await;
@@ -275,8 +308,29 @@ async fn walk() {
         .await;
     w.ok(w
         .account("POST", "/api/companies")
-        .json(&json!({"id": "globex", "stage": "New"})))
+        .json(&json!({"id": "globex", "stage": "New", "domain": "globex.com", "deal_value": 5})))
         .await;
+    w.listed(|| {
+        w.account("GET", "/api/companies")
+            .query("stage=New&sort=deal_value")
+    })
+    .await;
+    w.listed(|| {
+        w.account("GET", "/api/companies")
+            .query("domain=globex.com")
+    })
+    .await;
+    // Once the recent changes show globex: then its record is read too.
+    listed(
+        w.app,
+        || w.account("GET", "/api/pipeline"),
+        |body| {
+            body["recent_stage_changes"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty())
+        },
+    )
+    .await;
     w.listed(|| w.account("GET", "/api/companies")).await;
     w.listed(|| w.account("GET", "/api/companies").query("stage=New"))
         .await;
@@ -346,6 +400,9 @@ async fn walk() {
         .await;
     w.ok(company("PATCH", "/api/companies/{id}", "globex").json(&json!({"stage": "Pilot"})))
         .await;
+    // Once the board shows it there, the delete finds it and moves it.
+    w.listed(|| w.account("GET", "/api/companies").query("stage=Pilot"))
+        .await;
     w.ok(w
         .account("DELETE", "/api/stages/{id}")
         .path_param("id", &stage)
@@ -403,6 +460,13 @@ async fn walk() {
         .path_param("id", &cy)
         .json(&json!({"email": "cyd@acme.com"})))
         .await;
+    for tags in [hundred_tags("a"), hundred_tags("b")] {
+        w.ok(w
+            .v1("PATCH", "/api/v1/contacts/{id}")
+            .path_param("id", &cy)
+            .json(&json!({"tags": tags})))
+            .await;
+    }
     w.listed(|| w.v1("GET", "/api/v1/conversations")).await;
     w.listed(|| w.v1("GET", "/api/v1/conversations").query("status=open"))
         .await;

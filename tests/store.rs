@@ -196,7 +196,7 @@ async fn records_round_trip_without_null_attributes() {
     let project = project_id();
     let stored = contact(&project, Some("ada@example.com"), None);
     assert_eq!(
-        store.create_contact(&stored).await.unwrap(),
+        store.create_contact(&stored, Vec::new()).await.unwrap(),
         CreateContact::Created
     );
     assert_eq!(
@@ -227,9 +227,12 @@ async fn concurrent_creates_for_one_email_yield_exactly_one_contact() {
         .map(|_| {
             let store = store.clone();
             let candidate = contact(&project, Some("race@example.com"), None);
-            tokio::spawn(
-                async move { (candidate.id.clone(), store.create_contact(&candidate).await) },
-            )
+            tokio::spawn(async move {
+                (
+                    candidate.id.clone(),
+                    store.create_contact(&candidate, Vec::new()).await,
+                )
+            })
         })
         .collect();
     let mut winners = Vec::new();
@@ -261,13 +264,13 @@ async fn cancelled_contact_creation_writes_nothing() {
     let store = fresh_store().await;
     let project = project_id();
     let first = contact(&project, Some("taken@example.com"), Some("u-1"));
-    store.create_contact(&first).await.unwrap();
+    store.create_contact(&first, Vec::new()).await.unwrap();
     let before = all_items(&store).await;
 
     // Email taken, user id free: the whole transaction is cancelled, so neither
     // the contact nor the free user-id claim is written.
     let second = contact(&project, Some("taken@example.com"), Some("u-2"));
-    let outcome = store.create_contact(&second).await.unwrap();
+    let outcome = store.create_contact(&second, Vec::new()).await.unwrap();
     assert_eq!(
         outcome,
         CreateContact::Taken {

@@ -1152,7 +1152,11 @@ async fn concurrent_identifies_of_a_contact_without_companies_give_it_one_placeh
         email: Some("lone@acme.com".into()),
         ..Contact::new(&site.project.id, Timestamp::now())
     };
-    site.app.store.create_contact(&contact).await.unwrap();
+    site.app
+        .store
+        .create_contact(&contact, Vec::new())
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let body = json!({"visitor_id": format!("visitor-{i}"), "email": "lone@acme.com"});

@@ -197,6 +197,9 @@ pub struct Company {
     /// delete can remove the links it finds and finish.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleting: bool,
+    /// When its stage last changed (unset while it has none).
+    #[serde(default)]
+    pub stage_changed_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -239,10 +242,50 @@ impl Company {
             is_placeholder: false,
             contact_count: 0,
             deleting: false,
+            stage_changed_at: None,
             created_at: now,
             updated_at: now,
         }
     }
+
+    /// Puts the company on `stage` (or on none), noting when it moved.
+    pub fn move_to(&mut self, stage: Option<String>, at: Timestamp) {
+        if self.stage_id != stage {
+            self.stage_changed_at = stage.is_some().then_some(at);
+            self.stage_id = stage;
+        }
+    }
+}
+
+/// One of a contact's search terms, where a prefix query finds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchEntry {
+    pub project_id: String,
+    pub term: String,
+    pub contact_id: String,
+}
+
+impl Contact {
+    /// What a search by prefix matches: the email and the lower-cased name
+    /// (once when they are the same).
+    pub fn search_terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> = self.email.iter().cloned().collect();
+        if let Some(name) = self.name.as_deref().map(crate::store::keys::search_term)
+            && !name.is_empty()
+            && !terms.contains(&name)
+        {
+            terms.push(name);
+        }
+        terms
+    }
+}
+
+/// A contact's entry in the list of one of its tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagEntry {
+    pub project_id: String,
+    pub tag: String,
+    pub contact_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ use crate::handlers::contacts::ContactDetail;
 use crate::handlers::fields::{CompanyBody, ContactBody};
 use crate::handlers::links::LinkView;
 use crate::handlers::members::{MemberView, RoleBody};
+use crate::handlers::pipeline::{StageTotalView, SummaryView, TotalView};
 use crate::handlers::projects::{CreateProject, ProjectView, Settings};
 use crate::handlers::stages::{OrderBody, StageBody, StageView};
 use crate::handlers::v1::{ConversationDetail, Reply, StatusChange};
@@ -65,6 +66,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         list_companies, create_company, get_company, update_company, delete_company,
         list_company_events,
         link_company, unlink_company, list_contact_companies, list_company_contacts,
+        get_pipeline,
         get_visitor,
         list_members, put_member, delete_member,
         create_api_key, list_api_keys, delete_api_key,
@@ -82,7 +84,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         IdentifyResponse, PropertiesResponse, TrackResponse, PipelineResponse, MessageResponse,
         CreateProject, Settings, StageBody, OrderBody, ContactBody, CompanyBody, CreateKey,
         Reply, StatusChange, IdentifyBody, widget::CompanyBody, SetPropertiesBody, TrackBody,
-        widget::StageBody, MessageBody,
+        widget::StageBody, MessageBody, SummaryView, StageTotalView, TotalView,
     )),
     modifiers(&Conventions),
     tags(
@@ -90,7 +92,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "projects", description = "A signed-in HAL user's projects."),
         (name = "contacts", description = "People, with their companies (many-to-many)."),
         (name = "companies", description = "Organisations; the pipeline's stage and deal value live here."),
-        (name = "stages", description = "The project's pipeline, in order."),
+        (name = "stages", description = "The project's pipeline, in order, and what is on it."),
         (name = "visitors", description = "Widget visitors as the account sees them."),
         (name = "members", description = "The project's team: owners and admins manage it; only owners touch owners; a project always keeps an owner."),
         (name = "api-keys", description = "Keys for the public v1 API (owner and admin)."),
@@ -177,8 +179,10 @@ fn delete_stage() {}
     params(Limit, Cursor,
         ("email" = Option<String>, Query, description = "The contact with this email"),
         ("company_id" = Option<String>, Query, description = "Contacts linked to this company"),
-        ("tag" = Option<String>, Query, description = "Contacts with this tag")),
-    responses((status = 200, description = "Contacts, oldest first", body = List<Contact>)))]
+        ("tag" = Option<String>, Query, description = "Contacts with this tag"),
+        ("search" = Option<String>, Query, min_length = 1, max_length = 200,
+            description = "Contacts whose email or name starts with this (case-insensitive): email matches first, in email order, then name matches, in name order")),
+    responses((status = 200, description = "Contacts, oldest first (or as `search` orders them); with several filters, the first of email, company_id, search, tag chooses what is read and the others filter it", body = List<Contact>)))]
 fn list_contacts() {}
 
 #[utoipa::path(post, path = "/api/contacts", tag = "contacts", operation_id = "create-contact",
@@ -214,10 +218,11 @@ fn list_contact_events() {}
 
 #[utoipa::path(get, path = "/api/companies", tag = "companies", operation_id = "list-companies",
     params(Limit, Cursor,
-        ("stage" = Option<String>, Query, description = "Companies on this stage (name or id)"),
+        ("stage" = Option<String>, Query, description = "The stage's board column (name or id): most recently changed first, or as `sort` says"),
+        ("sort" = Option<String>, Query, description = "With `stage`: `activity` (default, most recently changed first) or `deal_value` (highest first, companies without one last)"),
         ("domain" = Option<String>, Query, description = "Companies with this domain")),
     responses(
-        (status = 200, description = "Companies, oldest first", body = List<CompanyView>),
+        (status = 200, description = "Companies, by id (or in the column's order with `stage`)", body = List<CompanyView>),
         (status = 422, description = "`unknown_stage`", body = ErrorBody)))]
 fn list_companies() {}
 
@@ -283,6 +288,12 @@ fn list_company_contacts() {}
     params(("visitor_id" = String, Path, description = "The widget's visitor id")),
     responses((status = 200, description = "The visitor as it stands", body = Visitor)))]
 fn get_visitor() {}
+
+#[utoipa::path(get, path = "/api/pipeline", tag = "stages", operation_id = "get-pipeline",
+    params(("recent" = Option<usize>, Query, maximum = 50,
+        description = "How many recent stage changes to list (0 to 50, default 10)")),
+    responses((status = 200, description = "Per stage: companies and their total deal value (exact under concurrent changes), and the companies whose stage changed last", body = SummaryView)))]
+fn get_pipeline() {}
 
 #[utoipa::path(get, path = "/api/members", tag = "members", operation_id = "list-members",
     params(Limit, Cursor),

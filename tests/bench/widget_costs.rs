@@ -148,7 +148,7 @@ async fn main() {
     }
 
     println!(
-        "| operation | DynamoDB calls | in sequence | read units | write units (Local) | gsi1 entries written | write units (billed model) | $ per million ops |"
+        "| operation | DynamoDB calls | in sequence | read units | write units (Local) | index entries written | write units (billed model) | $ per million ops |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for runs in rows {

@@ -51,8 +51,11 @@ pub struct Call {
     pub answered: bool,
     /// Items in a `TransactWriteItems` request (0 for other calls).
     pub transaction_items: usize,
-    /// Index entries a transaction writes: puts of items with `gsi1pk`, and
-    /// updates that set or remove it (deletes are not counted).
+    /// Items a read evaluated: a Query's or Scan's `ScannedCount` (index
+    /// entries, for an index), a batch's items found, a GetItem's item.
+    pub items_read: usize,
+    /// Index entries a transaction writes: a put's `gsi*pk` attributes, and
+    /// the ones an update sets or removes (deletes are not counted).
     pub transaction_index_entries: usize,
 }
 
@@ -73,8 +76,8 @@ tokio::task_local! {
 }
 
 /// Every DynamoDB permission a route used, across the whole test process:
-/// route → (IAM action, on the index rather than the table).
-static USED: Mutex<BTreeMap<String, BTreeSet<(String, bool)>>> = Mutex::new(BTreeMap::new());
+/// route → (IAM action, resource: `table` or `index/{name}`).
+static USED: Mutex<BTreeMap<String, BTreeSet<(String, String)>>> = Mutex::new(BTreeMap::new());
 
 /// Notes that a request for `route` was sent, so a route that calls
 /// DynamoDB not at all is recorded as using nothing.
@@ -83,12 +86,12 @@ pub fn sent(route: &str) {
 }
 
 /// What [`USED`] holds so far.
-pub fn permissions_used() -> BTreeMap<String, BTreeSet<(String, bool)>> {
+pub fn permissions_used() -> BTreeMap<String, BTreeSet<(String, String)>> {
     USED.lock().unwrap().clone()
 }
 
 /// The IAM actions a call needs: a transaction needs each item's action.
-fn iam_actions(operation: &str, body: &Value) -> Vec<(String, bool)> {
+fn iam_actions(operation: &str, body: &Value) -> Vec<(String, String)> {
     match operation {
         "TransactWriteItems" => body["TransactItems"]
             .as_array()
@@ -100,11 +103,17 @@ fn iam_actions(operation: &str, body: &Value) -> Vec<(String, bool)> {
                     "ConditionCheck" => "ConditionCheckItem".to_owned(),
                     other => format!("{other}Item"),
                 };
-                Some((action, false))
+                Some((action, "table".to_owned()))
             })
             .collect(),
-        "Query" | "Scan" => vec![(operation.to_owned(), body.get("IndexName").is_some())],
-        other => vec![(other.to_owned(), false)],
+        "Query" | "Scan" => vec![(
+            operation.to_owned(),
+            match body["IndexName"].as_str() {
+                Some(index) => format!("index/{index}"),
+                None => "table".to_owned(),
+            },
+        )],
+        other => vec![(other.to_owned(), "table".to_owned())],
     }
 }
 
@@ -198,14 +207,20 @@ impl Intercept for Meter {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
+        let index_key = |name: &str| name.starts_with("gsi") && name.ends_with("pk");
         let transaction_index_entries = transaction
             .iter()
-            .filter(|item| {
-                let put = item["Put"]["Item"].get("gsi1pk").is_some();
+            .map(|item| {
+                let put = item["Put"]["Item"].as_object();
                 let names = item["Update"]["ExpressionAttributeNames"].as_object();
-                put || names.is_some_and(|n| n.values().any(|v| v == "gsi1pk"))
+                put.map_or(0, |i| i.keys().filter(|k| index_key(k)).count())
+                    + names.map_or(0, |n| {
+                        n.values()
+                            .filter(|v| v.as_str().is_some_and(index_key))
+                            .count()
+                    })
             })
-            .count();
+            .sum();
         if let (Ok(route), Some(Ok(json))) = (ROUTE.try_with(Clone::clone), &body) {
             let mut used = USED.lock().unwrap();
             used.entry(route)
@@ -236,6 +251,7 @@ impl Intercept for Meter {
             answered: false,
             transaction_items: transaction.len(),
             transaction_index_entries,
+            items_read: 0,
         });
         Ok(())
     }
@@ -261,6 +277,14 @@ impl Intercept for Meter {
         };
         call.ended = Some(Instant::now());
         call.answered = context.response().status().is_success();
+        call.items_read = match call.operation.as_str() {
+            "Query" | "Scan" => body["ScannedCount"].as_u64().unwrap_or(0) as usize,
+            "BatchGetItem" => body["Responses"].as_object().map_or(0, |r| {
+                r.values().filter_map(Value::as_array).map(Vec::len).sum()
+            }),
+            "GetItem" => usize::from(body.get("Item").is_some()),
+            _ => 0,
+        };
         match &body["ConsumedCapacity"] {
             Value::Array(list) => list.iter().for_each(|c| add_units(call, c)),
             capacity @ Value::Object(_) => add_units(call, capacity),

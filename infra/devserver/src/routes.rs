@@ -70,6 +70,7 @@ pub const ROUTES: &[Route] = &[
     route!("PUT" "/api/stages/order" => "reorder-stages", Jwt, handlers::stages::reorder),
     route!("DELETE" "/api/stages/{id}" => "delete-stage", Jwt, handlers::stages::delete),
     route!("GET" "/api/visitors/{visitor_id}" => "get-visitor", Jwt, handlers::visitors::get),
+    route!("GET" "/api/pipeline" => "get-pipeline", Jwt, handlers::pipeline::summary),
     route!("GET" "/api/members" => "list-members", Jwt, handlers::members::list),
     route!("PUT" "/api/members/{user_id}" => "put-member", Jwt, handlers::members::put),
     route!("DELETE" "/api/members/{user_id}" => "delete-member", Jwt, handlers::members::delete),

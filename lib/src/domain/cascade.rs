@@ -10,14 +10,13 @@
 //! meanwhile refuses the delete (the caller re-reads and tries again) instead
 //! of being orphaned.
 
-use crate::store::keys::Key;
 use crate::store::write::{ItemWrite, MAX_TRANSACTION_ITEMS, WriteSet};
 use crate::store::{Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub(crate) struct Cascade {
-    /// The record to delete.
-    pub record: Key,
+    /// The record's delete (with any conditions on what was read).
+    pub record: ItemWrite,
     /// Its link count attribute.
     pub counter: &'static str,
     /// One group per link: the link's delete and what changes with it.
@@ -53,11 +52,11 @@ impl Cascade {
         let count = batches.len();
         for (index, (batch, links)) in batches.iter_mut().enumerate() {
             if index + 1 < count {
-                let mut update = ItemWrite::update(record.clone());
+                let mut update = ItemWrite::update(record.key().clone());
                 update.add(counter, -*links);
                 batch.push(update);
             } else {
-                let mut delete = ItemWrite::delete(record.clone());
+                let mut delete = record.clone();
                 delete.require_equals(counter, AttributeValue::N(links.to_string()));
                 batch.push(delete);
                 batch.append(&mut with_record);
@@ -85,6 +84,7 @@ impl Cascade {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::keys::Key;
 
     fn key(sk: &str) -> Key {
         Key {
@@ -104,7 +104,7 @@ mod tests {
             })
             .collect();
         let cascade = Cascade {
-            record: key("RECORD"),
+            record: ItemWrite::delete(key("RECORD")),
             counter: "contact_count",
             links,
             with_record: vec![ItemWrite::delete(key("CLAIM"))],
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn a_record_without_links_is_one_transaction() {
         let cascade = Cascade {
-            record: key("RECORD"),
+            record: ItemWrite::delete(key("RECORD")),
             counter: "company_count",
             links: Vec::new(),
             with_record: Vec::new(),

@@ -46,7 +46,7 @@ impl Fields {
             company.deal_value = deal_value;
         }
         if let Some(stage) = &self.stage {
-            company.stage_id = match stage {
+            let stage_id = match stage {
                 None => None,
                 Some(name) => Some(
                     stages::find(project, name)
@@ -56,6 +56,7 @@ impl Fields {
                         .clone(),
                 ),
             };
+            company.move_to(stage_id, company.updated_at);
         }
         if let Some(patch) = &self.metadata {
             company.metadata = validate::merge("metadata", &company.metadata, patch)?;
@@ -106,8 +107,8 @@ pub async fn update(
             .await?
             .ok_or_else(not_found)?;
         let mut new = old.clone();
-        fields.apply(project, &mut new)?;
         new.updated_at = Timestamp::now();
+        fields.apply(project, &mut new)?;
         let mut writes = WriteSet::default();
         writes.push((), changes::company(&old, &new)?);
         Ok(store.commit(writes).await?.ok().map(|()| new))
@@ -185,7 +186,7 @@ pub async fn delete(store: &Store, project_id: &str, id: &str) -> Result<(), Api
             })
             .collect();
         let cascade = Cascade {
-            record: keys::company(project_id, id).key,
+            record: changes::delete_company(&company)?,
             counter: "contact_count",
             links,
             with_record: Vec::new(),

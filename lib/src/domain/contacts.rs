@@ -8,12 +8,14 @@
 use crate::clock::Timestamp;
 use crate::domain;
 use crate::domain::cascade::Cascade;
+use crate::domain::tags::{self, TagChanges};
 use crate::error::ApiError;
 use crate::model::{Claim, ClaimKind, Contact};
 use crate::store::contacts::CreateContact;
 use crate::store::keys;
-use crate::store::write::{ItemWrite, WriteSet};
+use crate::store::write::{ItemWrite, MAX_TRANSACTION_ITEMS, WriteSet};
 use crate::store::{Store, changes};
+use crate::store::record::attribute;
 use crate::validate::{self, AttributesPatch};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -64,10 +66,22 @@ fn in_use(kind: ClaimKind) -> ApiError {
     }
 }
 
+/// Creates a contact with its claims and, when they fit in the same
+/// transaction, its tag entries (else they are written first).
 pub async fn create(store: &Store, project_id: &str, fields: &Fields) -> Result<Contact, ApiError> {
     let mut contact = Contact::new(project_id, Timestamp::now());
     fields.apply(&mut contact)?;
-    match store.create_contact(&contact).await? {
+    let entries = TagChanges::between(project_id, &contact.id, &[], &contact.tags)?.puts;
+    // The contact and its two claims at most, with the entries.
+    let entries = if entries.len() + 3 <= MAX_TRANSACTION_ITEMS {
+        entries
+    } else {
+        tags::commit_all(store, entries, None).await?;
+        Vec::new()
+    };
+    // Refused: entries written first name a contact that never was, which
+    // the tag listing leaves out.
+    match store.create_contact(&contact, entries).await? {
         CreateContact::Created => Ok(contact),
         CreateContact::Taken {
             email_owner: Some(_),
@@ -82,6 +96,7 @@ enum Tag {
     Contact,
     Release(ClaimKind),
     Claim(ClaimKind),
+    Entry,
 }
 
 /// Changes a contact's fields. A changed email or user_id releases the old
@@ -125,8 +140,14 @@ pub async fn update(
                 writes.push(Tag::Claim(kind), changes::create(&claim)?);
             }
         }
+        let left = TagChanges::between(project_id, contact_id, &old.tags, &new.tags)?
+            .stage(store, &mut writes, Tag::Entry)
+            .await?;
         match store.commit(writes).await? {
-            Ok(()) => Ok(Some(new)),
+            Ok(()) => {
+                TagChanges::finish(store, project_id, contact_id, &new.tags, left).await?;
+                Ok(Some(new))
+            }
             Err(refused) if refused.failed(Tag::Claim(ClaimKind::Email)) => {
                 Err(in_use(ClaimKind::Email))
             }
@@ -179,13 +200,24 @@ pub async fn delete(store: &Store, project_id: &str, contact_id: &str) -> Result
         if let Some(user_id) = &contact.user_id {
             with_record.push(release(project_id, ClaimKind::UserId, user_id, contact_id));
         }
+        with_record.extend(changes::search_entries(&contact, &contact.search_terms(), &[])?);
+        // Its search and tag entries go as read: the name and tags must
+        // still be those (the email is, through its claim's release).
+        let mut record = ItemWrite::delete(keys::contact(project_id, contact_id).key);
+        record
+            .require_same("name", attribute(&contact.name)?)
+            .require_same("tags", attribute(&contact.tags)?);
         let cascade = Cascade {
-            record: keys::contact(project_id, contact_id).key,
+            record,
             counter: "company_count",
             links,
             with_record,
         };
-        Ok(cascade.run(store).await?.then_some(()))
+        if !cascade.run(store).await? {
+            return Ok(None);
+        }
+        tags::forget(store, project_id, contact_id, &contact.tags).await?;
+        Ok(Some(()))
     })
     .await
 }

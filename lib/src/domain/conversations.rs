@@ -76,8 +76,8 @@ async fn append(
     };
     let index_sort = advanced
         .keys()
-        .gsi1
-        .map(|index| index.sk)
+        .gsi1()
+        .map(|index| index.sk.clone())
         .unwrap_or_default();
     let mut forward = ItemWrite::update(key.clone());
     forward

@@ -566,7 +566,7 @@ impl<'r> Plan<'r> {
             let previous = old.as_ref().and_then(|c| c.stage_id.clone());
             let applied = stages::allows(project, previous.as_deref(), target, mode);
             if applied {
-                new.stage_id = Some(target.stage.id.clone());
+                new.move_to(Some(target.stage.id.clone()), self.now);
                 if mode == StageUpdateMode::AdvanceOnly && old.is_some() {
                     stage_from = Some(
                         stages::at_or_before(project, target)

@@ -11,10 +11,12 @@ pub mod links;
 pub mod members;
 pub mod pipeline;
 pub mod pipeline_admin;
+pub mod pipeline_summary;
 pub mod placeholder;
 pub mod projects;
 pub mod properties;
 pub mod stages;
+mod tags;
 pub mod track;
 pub mod widget;
 

@@ -164,7 +164,7 @@ async fn attempt_once(
         Some(target) => {
             let applied = stages::allows(project, company.stage_id.as_deref(), target, mode);
             if applied {
-                new.stage_id = Some(target.stage.id.clone());
+                new.move_to(Some(target.stage.id.clone()), session.now);
             }
             StageOutcome {
                 stage_applied: applied,

@@ -8,11 +8,10 @@ use crate::domain::{self, stages};
 use crate::error::ApiError;
 use crate::ids::{IdKind, new_id};
 use crate::model::{Company, Project, RetiredStage, Stage, StageUpdateMode};
-use crate::store::Store;
-use crate::store::keys;
-use crate::store::lists::Source;
-use crate::store::write::{ItemWrite, WriteSet};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::store::keys::{self, Index};
+use crate::store::lists::IndexRange;
+use crate::store::write::WriteSet;
+use crate::store::{Store, changes};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
@@ -228,18 +227,14 @@ pub async fn delete_stage(
         }
     };
     if target.is_none() {
-        let on_stage = companies_on(store, &project.id, |c| {
-            stages::effective(project, c.stage_id.as_deref())
-                .is_some_and(|t| t.stage.id == stage_id)
-        })
-        .await?;
-        if !on_stage.is_empty() {
+        let on_stage = companies_on(store, project, stage_id).await?;
+        if on_stage > 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "stage_in_use",
                 "companies are on this stage; pass ?reassign_to=",
             )
-            .with_details(json!({ "companies": on_stage.len() })));
+            .with_details(json!({ "companies": on_stage })));
         }
     }
     let (_, dropped) = change_project(store, &project.id, |project| {
@@ -272,50 +267,61 @@ pub async fn delete_stage(
     Ok(())
 }
 
-/// Moves every company the index shows on `from` to `into` (or to no
-/// stage), each only while it is still on `from`.
+/// Moves every company the board shows on `from` to `into` (or to no
+/// stage), each only while it is still on `from` (re-read when something
+/// else about it changed meanwhile).
 async fn move_companies(
     store: &Store,
     project_id: &str,
     from: &str,
     into: Option<&str>,
 ) -> Result<(), ApiError> {
+    let range = IndexRange::all(Index::Gsi2, keys::board(project_id, from));
     let on_from = |c: &Company| c.stage_id.as_deref() == Some(from);
-    for company in companies_on(store, project_id, on_from).await? {
-        let mut write = ItemWrite::update(keys::company(project_id, &company.id).key);
-        match into {
-            Some(into) => write.set_text("stage_id", into),
-            None => write.remove("stage_id"),
-        };
-        write
-            .set_text("updated_at", Timestamp::now().to_string())
-            .require_equals("stage_id", AttributeValue::S(from.to_owned()));
-        let mut writes = WriteSet::default();
-        writes.push((), write);
-        // Refused: the company left the stage meanwhile; nothing to move.
-        let _ = store.commit(writes).await?;
-    }
-    Ok(())
-}
-
-/// Every company that `keep`s (a walk over the project's companies; the
-/// index may lag, the records read are current).
-async fn companies_on(
-    store: &Store,
-    project_id: &str,
-    keep: impl Fn(&Company) -> bool,
-) -> Result<Vec<Company>, ApiError> {
-    let source = Source::Index(keys::project_companies(project_id));
-    let mut found = Vec::new();
-    let mut start = None;
+    let mut after: Option<String> = None;
     loop {
         let page = store
-            .filtered_page::<Company>(&source, 100, start, false, &keep)
+            .index_page::<Company>(
+                std::slice::from_ref(&range),
+                100,
+                after.as_deref(),
+                false,
+                on_from,
+            )
             .await?;
-        found.extend(page.items);
-        start = page.last_key;
-        if start.is_none() {
-            return Ok(found);
+        for company in page.items {
+            domain::until_committed(|| async {
+                let Some(old) = store.get_company(project_id, &company.id).await? else {
+                    return Ok(Some(()));
+                };
+                if !on_from(&old) {
+                    return Ok(Some(()));
+                }
+                let mut new = old.clone();
+                new.updated_at = Timestamp::now();
+                new.move_to(into.map(str::to_owned), new.updated_at);
+                let mut writes = WriteSet::default();
+                writes.push((), changes::company(&old, &new)?);
+                Ok(store.commit(writes).await?.ok())
+            })
+            .await?;
+        }
+        match page.after {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
         }
     }
+}
+
+/// How many companies count on `stage_id` (its retired aliases included):
+/// from the pipeline totals, read consistently.
+async fn companies_on(store: &Store, project: &Project, stage_id: &str) -> Result<i64, ApiError> {
+    let totals = store.pipeline_totals(&project.id).await?;
+    Ok(totals
+        .iter()
+        .filter(|(stage, _)| {
+            stages::effective(project, Some(stage.as_str())).is_some_and(|t| t.stage.id == stage_id)
+        })
+        .map(|(_, (count, _))| *count)
+        .sum())
 }

@@ -6,10 +6,10 @@
 use crate::clock::Timestamp;
 use crate::ids::{IdKind, new_id};
 use crate::model::{Company, Contact};
-use crate::store::StoreError;
 use crate::store::keys;
 use crate::store::record::attribute;
 use crate::store::write::ItemWrite;
+use crate::store::{StoreError, changes};
 use crate::validate;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -90,13 +90,12 @@ pub fn retire(placeholder: &Company, deleting: bool) -> Result<ItemWrite, StoreE
             .require_equals("contact_count", count);
         return Ok(write);
     }
-    let mut write = ItemWrite::delete(key);
+    // Stage and deal value as read: also what leaves the pipeline totals.
+    let mut write = changes::delete_company(placeholder)?;
     write
         .require_equals("is_placeholder", AttributeValue::Bool(true))
         .require_equals("contact_count", count);
     write
-        .require_same("stage_id", attribute(&placeholder.stage_id)?)
-        .require_same("deal_value", attribute(&placeholder.deal_value)?)
         .require_same("notes", attribute(&placeholder.notes)?)
         .require_same("domain", attribute(&placeholder.domain)?)
         .require_same("industry", attribute(&placeholder.industry)?)
@@ -112,13 +111,17 @@ pub fn retire(placeholder: &Company, deleting: bool) -> Result<ItemWrite, StoreE
 /// record diff).
 pub fn carry_over(placeholder: &Company, real: &mut Company) -> Vec<&'static str> {
     let mut copied = Vec::new();
+    if real.stage_id.is_none() && placeholder.stage_id.is_some() {
+        real.stage_id.clone_from(&placeholder.stage_id);
+        real.stage_changed_at = placeholder.stage_changed_at;
+        copied.push("stage_id");
+    }
     let mut carry = |field: &'static str, to: &mut Option<String>, from: &Option<String>| {
         if to.is_none() && from.is_some() {
             to.clone_from(from);
             copied.push(field);
         }
     };
-    carry("stage_id", &mut real.stage_id, &placeholder.stage_id);
     carry("notes", &mut real.notes, &placeholder.notes);
     carry("domain", &mut real.domain, &placeholder.domain);
     carry("industry", &mut real.industry, &placeholder.industry);

@@ -7,10 +7,10 @@ use crate::auth::{self, Access};
 use crate::domain::contacts;
 use crate::error::ApiError;
 use crate::http::{self, PageRequest, Response};
-use crate::model::{ClaimKind, Contact, Event};
-use crate::store::keys::{self, EventOwner};
-use crate::store::lists::Source;
-use crate::store::{Page, keys::Key};
+use crate::model::{ClaimKind, Contact, Event, SearchEntry, TagEntry};
+use crate::store::Page;
+use crate::store::keys::{self, EventOwner, Key};
+use crate::store::lists::{self, Source};
 use crate::validate;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
@@ -25,6 +25,9 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
             .map(|id| validate::external_id("company_id", &id))
             .transpose()?,
         tag: http::query_param(&req, "tag"),
+        search: http::query_param(&req, "search")
+            .map(|q| search_query(&q))
+            .transpose()?,
     };
     let project_id = membership.project.id.as_str();
     let page = PageRequest::parse(
@@ -36,16 +39,33 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     Ok(page.respond(app, found, |c| c))
 }
 
+/// `search`: what a contact's email or name starts with, compared
+/// lower-cased; 1 to 200 characters.
+fn search_query(text: &str) -> Result<String, ApiError> {
+    let term = keys::search_term(text);
+    if term.is_empty() || term.chars().count() > 200 {
+        return Err(ApiError::validation(
+            "search",
+            "must be 1 to 200 characters",
+        ));
+    }
+    Ok(term)
+}
+
 /// Contact list filters (SPEC §5; v1 uses `email` only).
 #[derive(Debug, Default)]
 pub struct Filters {
     pub email: Option<String>,
     pub company_id: Option<String>,
     pub tag: Option<String>,
+    /// Lower-cased prefix of the email or name.
+    pub search: Option<String>,
 }
 
 /// A page of a project's contacts: by email through its claim, by company
-/// through its links, by tag with a filtered walk, else the plain listing.
+/// through its links, by search through the search entries, by tag through
+/// the tag's entries, else the plain listing. The first filter
+/// of these chooses what is read; the others filter what it returns.
 pub async fn page_of(
     app: &App,
     project_id: &str,
@@ -88,20 +108,100 @@ pub async fn page_of(
             last_key: links.last_key,
         });
     }
+    if let Some(term) = &filters.search {
+        return search(app, project_id, page, term, tagged).await;
+    }
+    if let Some(tag) = &filters.tag {
+        let source = Source::Partition(keys::tagged(project_id, tag));
+        let entries = app
+            .store
+            .page::<TagEntry>(&source, page.limit, page.start.clone(), false)
+            .await?;
+        let keys: Vec<Key> = entries
+            .items
+            .iter()
+            .map(|e| keys::contact(project_id, &e.contact_id).key)
+            .collect();
+        let contacts: Vec<Contact> = app.store.get_many(keys).await?;
+        return Ok(Page {
+            items: contacts.into_iter().filter(tagged).collect(),
+            last_key: entries.last_key,
+        });
+    }
     let source = Source::Index(keys::project_contacts(project_id));
-    Ok(match &filters.tag {
-        Some(_) => {
-            app.store
-                .filtered_page(&source, page.limit, page.start.clone(), false, tagged)
-                .await?
-        }
-        None => {
-            app.store
-                .page(&source, page.limit, page.start.clone(), false)
-                .await?
-        }
-    })
+    Ok(app
+        .store
+        .page(&source, page.limit, page.start.clone(), false)
+        .await?)
 }
+
+/// Contacts whose email or lower-cased name starts with `term`, in the
+/// order of the matching term: consistent Queries of the partition of the
+/// term's first character, then the contacts by key. A contact both of whose
+/// terms match is listed once, at the first (its entry there is kept, the
+/// other skipped). Skipped entries can come in runs (names "kim …" first,
+/// then their emails "kim.…"), so a page reads on past them, up to
+/// [`SEARCH_BUDGET`] entries per item asked for, and may then end short
+/// (with a cursor).
+async fn search(
+    app: &App,
+    project_id: &str,
+    page: &PageRequest,
+    term: &str,
+    tagged: impl Fn(&Contact) -> bool,
+) -> Result<Page<Contact>, ApiError> {
+    let mut after = lists::after_of(page.start.as_ref());
+    let limit = usize::try_from(page.limit).unwrap_or(1);
+    let partition = keys::search_partition(project_id, term);
+    let mut items = Vec::new();
+    let mut evaluated = 0;
+    loop {
+        let want = limit - items.len();
+        let (entries, more) = app
+            .store
+            .prefix_page::<SearchEntry>(&partition, term, after.as_deref(), want)
+            .await?;
+        evaluated += entries.len();
+        let keys: Vec<Key> = entries
+            .iter()
+            .map(|(_, e)| keys::contact(project_id, &e.contact_id).key)
+            .collect();
+        let contacts: Vec<Contact> = app.store.get_many(keys).await?;
+        let mut contacts = contacts.into_iter().peekable();
+        for (_, entry) in &entries {
+            if contacts.peek().is_none_or(|c| c.id != entry.contact_id) {
+                continue;
+            }
+            let contact = contacts.next().expect("peeked");
+            // The entry is current (the contact has the term) and is the
+            // first of its terms that matches.
+            let first = contact
+                .search_terms()
+                .into_iter()
+                .filter(|t| t.starts_with(term))
+                .min();
+            if first.as_deref() == Some(entry.term.as_str()) && tagged(&contact) {
+                items.push(contact);
+            }
+        }
+        after = entries.last().map(|(sort, _)| sort.clone());
+        if !more {
+            return Ok(Page {
+                items,
+                last_key: None,
+            });
+        }
+        if items.len() >= limit || evaluated >= SEARCH_BUDGET * limit {
+            return Ok(Page {
+                items,
+                last_key: after.map(lists::cursor_after),
+            });
+        }
+    }
+}
+
+/// Search entries a page reads per item it asks for, at most.
+const SEARCH_BUDGET: usize = 4;
 
 pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Write).await?;

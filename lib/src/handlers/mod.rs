@@ -9,6 +9,7 @@ pub mod fields;
 pub mod links;
 pub mod members;
 pub mod openapi;
+pub mod pipeline;
 pub mod projects;
 pub mod sdk;
 pub mod stages;

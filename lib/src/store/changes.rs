@@ -8,15 +8,58 @@
 //! or visitor link must still be the value read.
 
 use super::StoreError;
-use super::keys::{GSI1_PK, GSI1_SK, ItemKeys};
+use super::keys::{self, Index, ItemKeys};
+use super::pipeline::TotalsChange;
 use super::record::{Record, attribute, to_item};
 use super::write::ItemWrite;
-use crate::model::{Attributes, Company, Contact, Visitor};
+use crate::model::{Attributes, Company, Contact, SearchEntry, Visitor};
 use serde::Serialize;
 
 /// A record that does not exist yet: `attribute_not_exists(pk)`.
 pub fn create<R: Record>(record: &R) -> Result<ItemWrite, StoreError> {
-    Ok(ItemWrite::create(record.keys().key, to_item(record)?))
+    let mut write = ItemWrite::create(record.keys().key, to_item(record)?);
+    write.with_totals(record.totals_when_created());
+    for entry in record.entries_when_created()? {
+        write.with_companion(entry);
+    }
+    Ok(write)
+}
+
+/// Search entries of a contact whose terms go from `old` to `new`: puts of
+/// the new ones, deletes of the gone ones (entries are their keys: writing
+/// one twice is writing it once).
+pub fn search_entries(
+    contact: &Contact,
+    old: &[String],
+    new: &[String],
+) -> Result<Vec<ItemWrite>, StoreError> {
+    let (project, id) = (&contact.project_id, &contact.id);
+    let mut writes = Vec::new();
+    for term in old.iter().filter(|t| !new.contains(t)) {
+        writes.push(ItemWrite::delete_any(
+            keys::search_entry(project, term, id).key,
+        ));
+    }
+    for term in new.iter().filter(|t| !old.contains(t)) {
+        let entry = SearchEntry {
+            project_id: project.clone(),
+            term: term.clone(),
+            contact_id: id.clone(),
+        };
+        writes.push(ItemWrite::overwrite(entry.keys().key, to_item(&entry)?));
+    }
+    Ok(writes)
+}
+
+/// Deletes a company as read: its stage and deal value must still be the
+/// ones read, so that what leaves the pipeline totals is what it counted.
+pub fn delete_company(company: &Company) -> Result<ItemWrite, StoreError> {
+    let mut write = ItemWrite::delete(company.keys().key);
+    write
+        .require_same("stage_id", attribute(&company.stage_id)?)
+        .require_same("deal_value", attribute(&company.deal_value)?)
+        .with_totals(TotalsChange::of(Some(company), None));
+    Ok(write)
 }
 
 /// Map entries changed one by one at most; beyond, the map is written whole.
@@ -25,13 +68,18 @@ const MAX_ENTRY_CHANGES: usize = 32;
 struct Diff {
     write: ItemWrite,
     changed: bool,
+    old_keys: ItemKeys,
+    new_keys: ItemKeys,
 }
 
 impl Diff {
-    fn new(keys: ItemKeys) -> Self {
+    fn new(old: &impl Record, new: &impl Record) -> Self {
+        let new_keys = new.keys();
         Diff {
-            write: ItemWrite::update(keys.key),
+            write: ItemWrite::update(new_keys.key.clone()),
             changed: false,
+            old_keys: old.keys(),
+            new_keys,
         }
     }
 
@@ -85,28 +133,31 @@ impl Diff {
         Ok(())
     }
 
-    fn index_keys(&mut self, old: &ItemKeys, new: &ItemKeys) {
-        if old.gsi1 == new.gsi1 {
-            return;
-        }
-        self.changed = true;
-        match &new.gsi1 {
-            Some(index) => {
-                self.write
-                    .set_text(GSI1_PK, index.pk.clone())
-                    .set_text(GSI1_SK, index.sk.clone());
-            }
-            None => {
-                self.write.remove(GSI1_PK).remove(GSI1_SK);
-            }
-        }
-    }
-
+    /// Sets `updated_at` and the index keys that changed with the record,
+    /// when anything changed at all.
     fn finish(mut self, updated_at: &impl Serialize) -> Result<ItemWrite, StoreError> {
-        if self.changed
-            && let Some(value) = attribute(updated_at)?
-        {
+        if !self.changed {
+            return Ok(self.write);
+        }
+        if let Some(value) = attribute(updated_at)? {
             self.write.set("updated_at", value);
+        }
+        for index in Index::ALL {
+            let new = self.new_keys.index(index);
+            if self.old_keys.index(index) == new {
+                continue;
+            }
+            let (pk, sk) = (index.partition_key(), index.sort_key());
+            match new {
+                Some(key) => {
+                    self.write
+                        .set_text(pk, key.pk.clone())
+                        .set_text(sk, key.sk.clone());
+                }
+                None => {
+                    self.write.remove(pk).remove(sk);
+                }
+            }
         }
         Ok(self.write)
     }
@@ -114,7 +165,7 @@ impl Diff {
 
 /// A changed contact or active company must still be the one read.
 pub fn visitor(old: &Visitor, new: &Visitor) -> Result<ItemWrite, StoreError> {
-    let mut diff = Diff::new(new.keys());
+    let mut diff = Diff::new(old, new);
     if old.contact_id != new.contact_id || old.active_company_id != new.active_company_id {
         diff.write
             .require_unchanged("contact_id", old.contact_id.as_deref())
@@ -128,15 +179,15 @@ pub fn visitor(old: &Visitor, new: &Visitor) -> Result<ItemWrite, StoreError> {
     )?;
     diff.field("last_seen_at", &old.last_seen_at, &new.last_seen_at)?;
     diff.entries("properties", &old.properties, &new.properties)?;
-    diff.index_keys(&old.keys(), &new.keys());
     diff.finish(&new.updated_at)
 }
 
 /// Everything but `company_count`, which only link writes change (with
 /// `ADD`). A changed email or user_id must still be the one read (their
-/// claims are taken and released on it).
+/// claims are taken and released on it), and so must changed tags (their
+/// entries are written and deleted on it).
 pub fn contact(old: &Contact, new: &Contact) -> Result<ItemWrite, StoreError> {
-    let mut diff = Diff::new(new.keys());
+    let mut diff = Diff::new(old, new);
     if old.email != new.email {
         diff.write.require_unchanged("email", old.email.as_deref());
     }
@@ -144,11 +195,23 @@ pub fn contact(old: &Contact, new: &Contact) -> Result<ItemWrite, StoreError> {
         diff.write
             .require_unchanged("user_id", old.user_id.as_deref());
     }
+    // Search entries follow the terms read, so a changed name must still
+    // be the one read too (a changed email already is).
+    let (old_terms, new_terms) = (old.search_terms(), new.search_terms());
+    if old_terms != new_terms {
+        diff.write.require_same("name", attribute(&old.name)?);
+    }
     diff.field("name", &old.name, &new.name)?;
     diff.field("email", &old.email, &new.email)?;
+    for entry in search_entries(new, &old_terms, &new_terms)? {
+        diff.write.with_companion(entry);
+    }
     diff.field("user_id", &old.user_id, &new.user_id)?;
     diff.field("phone", &old.phone, &new.phone)?;
     diff.field("notes", &old.notes, &new.notes)?;
+    if old.tags != new.tags {
+        diff.write.require_same("tags", attribute(&old.tags)?);
+    }
     diff.field("tags", &old.tags, &new.tags)?;
     diff.entries("metadata", &old.metadata, &new.metadata)?;
     diff.field(
@@ -160,14 +223,27 @@ pub fn contact(old: &Contact, new: &Contact) -> Result<ItemWrite, StoreError> {
 }
 
 /// Everything but `contact_count`, which only link writes change (with
-/// `ADD`), and only while the company's delete has not begun.
+/// `ADD`), and only while the company's delete has not begun. A changed
+/// stage or deal value moves the pipeline totals in the same transaction,
+/// on the condition that both are still the ones read.
 pub fn company(old: &Company, new: &Company) -> Result<ItemWrite, StoreError> {
-    let mut diff = Diff::new(new.keys());
+    let mut diff = Diff::new(old, new);
     diff.write.require_absent("deleting");
+    if old.stage_id != new.stage_id || old.deal_value != new.deal_value {
+        diff.write
+            .require_same("stage_id", attribute(&old.stage_id)?)
+            .require_same("deal_value", attribute(&old.deal_value)?)
+            .with_totals(TotalsChange::of(Some(old), Some(new)));
+    }
     diff.field("name", &old.name, &new.name)?;
     diff.field("domain", &old.domain, &new.domain)?;
     diff.field("industry", &old.industry, &new.industry)?;
     diff.field("stage_id", &old.stage_id, &new.stage_id)?;
+    diff.field(
+        "stage_changed_at",
+        &old.stage_changed_at,
+        &new.stage_changed_at,
+    )?;
     diff.field("deal_value", &old.deal_value, &new.deal_value)?;
     diff.field("notes", &old.notes, &new.notes)?;
     diff.field("is_placeholder", &old.is_placeholder, &new.is_placeholder)?;

@@ -2,7 +2,7 @@
 
 use super::keys::{self, Item};
 use super::record::from_item;
-use super::write::WriteSet;
+use super::write::{ItemWrite, WriteSet};
 use super::{Store, StoreError, bounded, changes};
 use crate::model::{Claim, ClaimKind, Contact, Link};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -24,16 +24,25 @@ pub enum CreateContact {
 enum Tag {
     Contact,
     Claim(ClaimKind),
+    Entry,
 }
 
 impl Store {
-    /// Creates a contact and its email / user-id claims in one transaction.
-    /// Each claim is `attribute_not_exists(pk)`, so of any number of writers
-    /// racing for one identity exactly one succeeds and the others learn the
-    /// winner from the refused claims' old images.
-    pub async fn create_contact(&self, contact: &Contact) -> Result<CreateContact, StoreError> {
+    /// Creates a contact and its email / user-id claims in one transaction,
+    /// with `entries` (its tag entries, when they fit). Each claim is
+    /// `attribute_not_exists(pk)`, so of any number of writers racing for
+    /// one identity exactly one succeeds and the others learn the winner
+    /// from the refused claims' old images.
+    pub async fn create_contact(
+        &self,
+        contact: &Contact,
+        entries: Vec<ItemWrite>,
+    ) -> Result<CreateContact, StoreError> {
         let mut writes = WriteSet::default();
         writes.push(Tag::Contact, changes::create(contact)?);
+        for entry in entries {
+            writes.push(Tag::Entry, entry);
+        }
         for (kind, value) in [
             (ClaimKind::Email, &contact.email),
             (ClaimKind::UserId, &contact.user_id),

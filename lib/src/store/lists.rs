@@ -7,7 +7,7 @@
 //! key layout cannot answer walk the list and keep what matches; the cursor is
 //! then the keys of the last record returned, so no match is ever skipped.
 
-use super::keys::{self, Item, Key};
+use super::keys::{self, Index, Item, Key};
 use super::record::Record;
 use super::{Page, Store, StoreError, bounded};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -170,9 +170,225 @@ pub(super) fn one_page(
 fn resume_key<R: Record>(record: &R, source: &Source) -> Item {
     let keys = record.keys();
     let mut item = keys.key.item();
-    if let (Source::Index(_), Some(index)) = (source, keys.gsi1) {
+    if let (Source::Index(_), Some(index)) = (source, keys.gsi1().cloned()) {
         item.insert(keys::GSI1_PK.to_owned(), AttributeValue::S(index.pk));
         item.insert(keys::GSI1_SK.to_owned(), AttributeValue::S(index.sk));
     }
     item
+}
+
+/// A range of one index partition, in sort-key order (bounds inclusive).
+#[derive(Debug, Clone)]
+pub struct IndexRange {
+    pub index: Index,
+    pub partition: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl IndexRange {
+    /// The whole partition.
+    pub fn all(index: Index, partition: String) -> Self {
+        IndexRange {
+            index,
+            partition,
+            from: None,
+            to: None,
+        }
+    }
+
+    /// The entries whose sort key starts with `prefix`.
+    pub fn prefix(index: Index, partition: String, prefix: &str) -> Self {
+        IndexRange {
+            index,
+            partition,
+            from: Some(prefix.to_owned()),
+            // No sort key that starts with `prefix` sorts after this one
+            // (U+10FFFF is the greatest character, in UTF-8 too).
+            to: Some(format!("{prefix}\u{10FFFF}")),
+        }
+    }
+}
+
+/// The cursor attribute of a merged page: the sort key last consumed.
+const AFTER: &str = "after";
+
+/// The sort key a merged page's cursor resumes after.
+pub fn after_of(start: Option<&Item>) -> Option<String> {
+    start?.get(AFTER)?.as_s().ok().cloned()
+}
+
+/// A cursor that resumes after sort key `after`.
+pub fn cursor_after(after: String) -> Item {
+    Item::from([(AFTER.to_owned(), AttributeValue::S(after))])
+}
+
+/// A page of records read through index ranges.
+#[derive(Debug)]
+pub struct IndexPage<R> {
+    pub items: Vec<R>,
+    /// The sort key of the last entry consumed, when entries are left.
+    pub after: Option<String>,
+}
+
+impl Store {
+    /// Up to `limit` records from `ranges` (one index; several partitions are
+    /// read in parallel and merged by sort key, which ends in the record's
+    /// id, so one order holds across them), from after the sort key `after`.
+    /// Each range reads `limit + 2` index entries at most (one may be
+    /// `after` itself, one tells whether more are left): a page examines
+    /// about what it returns. The records are read by key, and one is
+    /// returned only where its current keys put it (the index trails the
+    /// table: a stale entry is skipped, the record shows at its new place
+    /// once the index has it there) and when it `keep`s.
+    pub async fn index_page<R: Record>(
+        &self,
+        ranges: &[IndexRange],
+        limit: usize,
+        after: Option<&str>,
+        newest_first: bool,
+        keep: impl Fn(&R) -> bool,
+    ) -> Result<IndexPage<R>, StoreError> {
+        let reads = ranges
+            .iter()
+            .map(|range| self.range_entries(range, after, newest_first, limit + 2));
+        let mut entries: Vec<(Key, Key)> = futures_util::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        entries.sort_by(|a, b| a.0.sk.cmp(&b.0.sk));
+        if newest_first {
+            entries.reverse();
+        }
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        let after = more
+            .then(|| entries.last().map(|(entry, _)| entry.sk.clone()))
+            .flatten();
+        let index = ranges.first().map(|r| r.index);
+        let records: Vec<R> = self
+            .get_many(entries.iter().map(|(_, key)| key.clone()).collect())
+            .await?;
+        // `get_many` keeps the order of its keys (leaving out what is gone).
+        let mut records = records.into_iter().peekable();
+        let mut items = Vec::new();
+        for (entry, key) in &entries {
+            if records.peek().is_some_and(|r| r.keys().key == *key) {
+                let record = records.next().expect("peeked");
+                let current = index.and_then(|i| record.keys().index(i).cloned());
+                if current.as_ref() == Some(entry) && keep(&record) {
+                    items.push(record);
+                }
+            }
+        }
+        Ok(IndexPage { items, after })
+    }
+
+    /// Index keys and record keys of up to `limit` entries of `range` past
+    /// `after` (exclusive), in order.
+    async fn range_entries(
+        &self,
+        range: &IndexRange,
+        after: Option<&str>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<(Key, Key)>, StoreError> {
+        let (pk, sk) = (range.index.partition_key(), range.index.sort_key());
+        let (mut from, mut to) = (range.from.clone(), range.to.clone());
+        // `after` narrows the side the page moves towards; the entry equal
+        // to it is dropped below.
+        if let Some(after) = after {
+            let bound = if newest_first { &mut to } else { &mut from };
+            if bound
+                .as_deref()
+                .is_none_or(|b| if newest_first { after < b } else { after > b })
+            {
+                *bound = Some(after.to_owned());
+            }
+        }
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(range.index.name())
+            .expression_attribute_names("#pk", pk)
+            .expression_attribute_values(":pk", AttributeValue::S(range.partition.clone()));
+        let condition = match (&from, &to) {
+            (Some(_), Some(_)) => "#pk = :pk AND #sk BETWEEN :from AND :to",
+            (Some(_), None) => "#pk = :pk AND #sk >= :from",
+            (None, Some(_)) => "#pk = :pk AND #sk <= :to",
+            (None, None) => "#pk = :pk",
+        };
+        query = query.key_condition_expression(condition);
+        if from.is_some() || to.is_some() {
+            query = query.expression_attribute_names("#sk", sk);
+        }
+        for (name, bound) in [(":from", from), (":to", to)] {
+            if let Some(bound) = bound {
+                query = query.expression_attribute_values(name, AttributeValue::S(bound));
+            }
+        }
+        let call = query
+            .scan_index_forward(!newest_first)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send();
+        let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                let entry = Key {
+                    pk: range.partition.clone(),
+                    sk: item.get(sk)?.as_s().ok()?.clone(),
+                };
+                (Some(entry.sk.as_str()) != after).then_some((entry, super::key_of(&item)?))
+            })
+            .collect())
+    }
+}
+
+impl Store {
+    /// Up to `limit` items of a table partition whose sort key starts with
+    /// `prefix`, from after the sort key `after`, read consistently; and
+    /// whether more are left.
+    pub async fn prefix_page<E: Record>(
+        &self,
+        partition: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<(String, E)>, bool), StoreError> {
+        let range = IndexRange::prefix(Index::Gsi1, partition.to_owned(), prefix);
+        let from = match after {
+            Some(after) if range.from.as_deref().is_some_and(|f| after > f) => after.to_owned(),
+            _ => prefix.to_owned(),
+        };
+        let call = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+            .expression_attribute_values(":from", AttributeValue::S(from))
+            .expression_attribute_values(":to", AttributeValue::S(range.to.unwrap_or_default()))
+            .consistent_read(true)
+            // One may be `after` itself, one tells whether more are left.
+            .limit(i32::try_from(limit + 2).unwrap_or(i32::MAX))
+            .send();
+        let output = bounded(call).await?.map_err(StoreError::from_sdk)?;
+        let mut found = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let Some(sort) = item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned() else {
+                continue;
+            };
+            if Some(sort.as_str()) != after {
+                found.push((sort, super::record::from_item(item)?));
+            }
+        }
+        let more = found.len() > limit;
+        found.truncate(limit);
+        Ok((found, more))
+    }
 }

@@ -21,6 +21,7 @@ mod http;
 pub mod keys;
 pub mod links;
 pub mod lists;
+pub mod pipeline;
 pub mod projects;
 pub mod record;
 pub mod schema;
@@ -117,9 +118,12 @@ impl Store {
         output.item.map(record::from_item).transpose()
     }
 
-    /// Reads many items by key (strongly consistent), in any order; missing
-    /// ones are left out. Retries what DynamoDB leaves unprocessed.
+    /// Reads many items by key (strongly consistent), in any order, each
+    /// once (DynamoDB refuses a batch naming a key twice); missing ones are
+    /// left out. Retries what DynamoDB leaves unprocessed.
     pub(crate) async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        let keys: Vec<Key> = keys.into_iter().filter(|k| seen.insert(k.clone())).collect();
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut pending = Some(
@@ -159,16 +163,17 @@ impl Store {
         Ok(found)
     }
 
-    /// Reads records by key, keeping the order of `keys` and skipping missing ones.
+    /// Reads records by key, keeping the order of `keys` (one named twice
+    /// comes twice) and skipping missing ones.
     pub async fn get_many<R: Record>(&self, keys: Vec<Key>) -> Result<Vec<R>, StoreError> {
-        let mut by_key: HashMap<Key, Item> = self
+        let by_key: HashMap<Key, Item> = self
             .batch_get(keys.clone())
             .await?
             .into_iter()
             .filter_map(|item| Some((key_of(&item)?, item)))
             .collect();
         keys.iter()
-            .filter_map(|key| by_key.remove(key))
+            .filter_map(|key| by_key.get(key).cloned())
             .map(record::from_item)
             .collect()
     }

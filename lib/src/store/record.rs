@@ -3,10 +3,13 @@
 //! and gains the keys `keys` derives for it.
 
 use super::StoreError;
+use super::changes;
 use super::keys::{self, Item, ItemKeys};
+use super::pipeline::TotalsChange;
+use super::write::ItemWrite;
 use crate::model::{
     ApiKey, ApiKeyRef, Claim, ClaimKind, Company, Contact, Conversation, Event, EventKeyClaim,
-    Link, Member, Message, Project, Visitor, VisitorConversation,
+    Link, Member, Message, Project, SearchEntry, TagEntry, Visitor, VisitorConversation,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -15,6 +18,17 @@ use serde::de::DeserializeOwned;
 /// A record stored as one item of the table.
 pub trait Record: Serialize + DeserializeOwned {
     fn keys(&self) -> ItemKeys;
+
+    /// What creating this record adds to the pipeline totals.
+    fn totals_when_created(&self) -> Option<TotalsChange> {
+        None
+    }
+
+    /// Items written with this record when it is created (its entries in
+    /// other access paths).
+    fn entries_when_created(&self) -> Result<Vec<ItemWrite>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 pub fn to_item<R: Record>(record: &R) -> Result<Item, StoreError> {
@@ -59,11 +73,43 @@ impl Record for Contact {
     fn keys(&self) -> ItemKeys {
         keys::contact(&self.project_id, &self.id)
     }
+
+    fn entries_when_created(&self) -> Result<Vec<ItemWrite>, StoreError> {
+        changes::search_entries(self, &[], &self.search_terms())
+    }
+}
+
+impl Record for SearchEntry {
+    fn keys(&self) -> ItemKeys {
+        keys::search_entry(&self.project_id, &self.term, &self.contact_id)
+    }
 }
 
 impl Record for Company {
     fn keys(&self) -> ItemKeys {
-        keys::company(&self.project_id, &self.id)
+        let activity = self.updated_at.to_string();
+        let stage_changed_at = self.stage_changed_at.map(|at| at.to_string());
+        keys::company_indexed(
+            &self.project_id,
+            &self.id,
+            keys::CompanyIndexing {
+                stage: self.stage_id.as_deref(),
+                activity: &activity,
+                deal_value: self.deal_value,
+                domain: self.domain.as_deref(),
+                stage_changed_at: stage_changed_at.as_deref(),
+            },
+        )
+    }
+
+    fn totals_when_created(&self) -> Option<TotalsChange> {
+        TotalsChange::of(None, Some(self))
+    }
+}
+
+impl Record for TagEntry {
+    fn keys(&self) -> ItemKeys {
+        keys::tag_entry(&self.project_id, &self.tag, &self.contact_id)
     }
 }
 

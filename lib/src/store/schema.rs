@@ -3,7 +3,7 @@
 //! and a test fails when the two drift.
 
 use super::StoreError;
-use super::keys::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use super::keys::{Index, PK, SK};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -29,14 +29,25 @@ pub struct IndexDef {
 pub const TABLE: TableDef = TableDef {
     partition_key: PK,
     sort_key: SK,
-    indexes: &[IndexDef {
-        name: GSI1,
-        partition_key: GSI1_PK,
-        sort_key: GSI1_SK,
-        projection: "KEYS_ONLY",
-    }],
+    indexes: &[
+        index(Index::Gsi1),
+        index(Index::Gsi2),
+        index(Index::Gsi3),
+        index(Index::Gsi4),
+        index(Index::Gsi5),
+    ],
     billing_mode: "PAY_PER_REQUEST",
 };
+
+/// Every index projects keys only: a listing reads the records by key.
+const fn index(index: Index) -> IndexDef {
+    IndexDef {
+        name: index.name(),
+        partition_key: index.partition_key(),
+        sort_key: index.sort_key(),
+        projection: "KEYS_ONLY",
+    }
+}
 
 impl TableDef {
     /// Every key attribute of the table and its indexes (all strings).

@@ -15,6 +15,7 @@
 //! transactions, throttling), and nothing else, in one loop.
 
 use super::keys::{Item, Key};
+use super::pipeline::TotalsChange;
 use super::{CancelReason, Store, StoreError, backoff, bounded};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
@@ -68,6 +69,12 @@ pub struct ItemWrite {
     conditions: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
+    /// What this write changes in the pipeline totals: the write set adds
+    /// it to the shard's write in the same transaction.
+    totals: Option<TotalsChange>,
+    /// Writes that go with this one in the same transaction (a record's
+    /// entries in other access paths).
+    companions: Vec<ItemWrite>,
 }
 
 impl ItemWrite {
@@ -82,7 +89,37 @@ impl ItemWrite {
             conditions: Vec::new(),
             names: HashMap::new(),
             values: HashMap::new(),
+            totals: None,
+            companions: Vec::new(),
         }
+    }
+
+    /// Makes `write` go with this write, in the same transaction.
+    pub fn with_companion(&mut self, write: ItemWrite) -> &mut Self {
+        self.companions.push(write);
+        self
+    }
+
+    /// Writes an item whether or not it exists: for items whose content is
+    /// their key (an index entry), so writing one twice is writing it once.
+    pub fn overwrite(key: Key, item: Item) -> Self {
+        ItemWrite::new(key, Action::Put(item))
+    }
+
+    /// Deletes an item if it exists (an index entry: deleting twice is once).
+    pub fn delete_any(key: Key) -> Self {
+        ItemWrite::new(key, Action::Delete)
+    }
+
+    /// Changes to an item that may not exist yet (`ADD` counters).
+    pub fn upsert(key: Key) -> Self {
+        ItemWrite::new(key, Action::Update)
+    }
+
+    /// Makes the pipeline totals change with this write.
+    pub fn with_totals(&mut self, change: Option<TotalsChange>) -> &mut Self {
+        self.totals = change;
+        self
     }
 
     /// A new item: `attribute_not_exists(pk)`.
@@ -194,10 +231,15 @@ impl ItemWrite {
 
     /// Adds `delta` to a number attribute (absent counts as 0).
     pub fn add(&mut self, attribute: &str, delta: i64) -> &mut Self {
+        self.add_number(attribute, &delta.to_string())
+    }
+
+    /// Adds a number given as DynamoDB number text (exact, up to 38 digits).
+    pub fn add_number(&mut self, attribute: &str, delta: &str) -> &mut Self {
         self.effects.push(Effect::Add);
         let (name, value) = (
             self.name(attribute),
-            self.value(AttributeValue::N(delta.to_string())),
+            self.value(AttributeValue::N(delta.to_owned())),
         );
         self.add.push(format!("{name} {value}"));
         self
@@ -256,8 +298,8 @@ impl ItemWrite {
         self
     }
 
-    fn condition(&self) -> String {
-        self.conditions.join(" AND ")
+    fn condition(&self) -> Option<String> {
+        (!self.conditions.is_empty()).then(|| self.conditions.join(" AND "))
     }
 
     pub(crate) fn update_expression(&self) -> String {
@@ -289,7 +331,7 @@ impl ItemWrite {
                 Put::builder()
                     .table_name(table)
                     .set_item(Some(item.clone()))
-                    .condition_expression(self.condition())
+                    .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
                     .return_values_on_condition_check_failure(old)
@@ -300,7 +342,7 @@ impl ItemWrite {
                     .table_name(table)
                     .set_key(Some(self.key.item()))
                     .update_expression(self.update_expression())
-                    .condition_expression(self.condition())
+                    .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
                     .return_values_on_condition_check_failure(old)
@@ -310,7 +352,7 @@ impl ItemWrite {
                 Delete::builder()
                     .table_name(table)
                     .set_key(Some(self.key.item()))
-                    .condition_expression(self.condition())
+                    .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
                     .return_values_on_condition_check_failure(old)
@@ -320,7 +362,7 @@ impl ItemWrite {
                 ConditionCheck::builder()
                     .table_name(table)
                     .set_key(Some(self.key.item()))
-                    .condition_expression(self.condition())
+                    .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
                     .return_values_on_condition_check_failure(old)
@@ -336,24 +378,56 @@ impl ItemWrite {
 #[derive(Debug, Clone)]
 pub struct WriteSet<T> {
     writes: Vec<(T, ItemWrite)>,
+    /// Pipeline totals changes, one per shard (two companies of one
+    /// transaction may count in the same shard: their changes add up).
+    totals: Vec<(T, TotalsChange)>,
 }
 
 impl<T: Copy + PartialEq + std::fmt::Debug> Default for WriteSet<T> {
     fn default() -> Self {
-        WriteSet { writes: Vec::new() }
+        WriteSet {
+            writes: Vec::new(),
+            totals: Vec::new(),
+        }
     }
 }
 
 impl<T: Copy + PartialEq + std::fmt::Debug> WriteSet<T> {
-    /// Adds a write; a second write to the same key is a bug in the caller.
-    pub fn push(&mut self, tag: T, write: ItemWrite) {
+    /// Adds a write (and the totals change it carries); a second write to
+    /// the same key is a bug in the caller.
+    pub fn push(&mut self, tag: T, mut write: ItemWrite) {
         debug_assert!(
             self.writes.iter().all(|(_, w)| w.key != write.key),
             "two writes to one item in a transaction: {tag:?}"
         );
+        if let Some(change) = write.totals.take() {
+            match self
+                .totals
+                .iter_mut()
+                .find(|(_, c)| c.shard() == change.shard())
+            {
+                Some((_, pending)) => pending.merge(change),
+                None => self.totals.push((tag, change)),
+            }
+        }
+        let companions = std::mem::take(&mut write.companions);
         if !write.is_noop() {
             self.writes.push((tag, write));
         }
+        for companion in companions {
+            self.push(tag, companion);
+        }
+    }
+
+    /// Every write to send: the items', then the totals shards'.
+    fn sealed(self) -> Vec<(T, ItemWrite)> {
+        let mut writes = self.writes;
+        writes.extend(
+            self.totals
+                .into_iter()
+                .filter_map(|(tag, change)| Some((tag, change.into_write()?))),
+        );
+        writes
     }
 
     /// The write of `tag`, to add clauses to.
@@ -366,22 +440,19 @@ impl<T: Copy + PartialEq + std::fmt::Debug> WriteSet<T> {
 
     /// True when nothing but condition checks would be sent.
     pub fn writes_nothing(&self) -> bool {
-        self.writes
-            .iter()
-            .all(|(_, w)| matches!(w.action, Action::Check))
+        self.totals.iter().all(|(_, c)| c.is_empty())
+            && self
+                .writes
+                .iter()
+                .all(|(_, w)| matches!(w.action, Action::Check))
     }
 
     pub fn len(&self) -> usize {
-        self.writes.len()
+        self.writes.len() + self.totals.iter().filter(|(_, c)| !c.is_empty()).count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
-    }
-
-    /// Tags in request order: cancellation reason `i` belongs to `tags()[i]`.
-    pub fn tags(&self) -> Vec<T> {
-        self.writes.iter().map(|(t, _)| *t).collect()
+        self.len() == 0
     }
 }
 
@@ -423,16 +494,16 @@ impl Store {
                 set.len()
             )));
         }
-        let tags = set.tags();
-        let single = match set.writes.as_slice() {
+        let writes = set.sealed();
+        let tags: Vec<T> = writes.iter().map(|(tag, _)| *tag).collect();
+        let single = match writes.as_slice() {
             [] => return Ok(Ok(())),
             [(_, single)] if !matches!(single.action, Action::Check) => Some(single.clone()),
             _ => None,
         };
         let items = match single {
             Some(_) => Vec::new(),
-            None => set
-                .writes
+            None => writes
                 .into_iter()
                 .map(|(_, write)| write.into_transact_item(self.table()))
                 .collect::<Result<Vec<_>, _>>()?,
@@ -524,7 +595,7 @@ impl Store {
                     .put_item()
                     .table_name(self.table())
                     .set_item(Some(item.clone()))
-                    .condition_expression(condition)
+                    .set_condition_expression(condition.clone())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
                     .return_values_on_condition_check_failure(old)
@@ -544,7 +615,7 @@ impl Store {
                     .table_name(self.table())
                     .set_key(Some(write.key.item()))
                     .update_expression(write.update_expression())
-                    .condition_expression(condition)
+                    .set_condition_expression(condition.clone())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
                     .return_values_on_condition_check_failure(old)
@@ -563,7 +634,7 @@ impl Store {
                     .delete_item()
                     .table_name(self.table())
                     .set_key(Some(write.key.item()))
-                    .condition_expression(condition)
+                    .set_condition_expression(condition.clone())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
                     .return_values_on_condition_check_failure(old)
@@ -697,8 +768,8 @@ mod tests {
             "SET #n0 = :v0, #n1.#n2 = :v1 REMOVE #n3.#n4 ADD #n5 :v2"
         );
         assert_eq!(
-            write.condition(),
-            "attribute_exists(pk) AND (attribute_not_exists(#n6) OR #n6 IN (:v3, :v4))"
+            write.condition().as_deref(),
+            Some("attribute_exists(pk) AND (attribute_not_exists(#n6) OR #n6 IN (:v3, :v4))")
         );
         assert_eq!(write.names.get("#n0").map(String::as_str), Some("name"));
     }
