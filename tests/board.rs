@@ -390,10 +390,16 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
         kims.push(id(&made));
     }
     for limit in [1, 5, 100] {
-        assert_eq!(ws.walk("/api/contacts", "search=kim", limit).await, kims, "limit {limit}");
+        assert_eq!(
+            ws.walk("/api/contacts", "search=kim", limit).await,
+            kims,
+            "limit {limit}"
+        );
     }
     // A deleted contact's entries go with it.
-    ws.ok(ws.req("DELETE", "/api/contacts/{id}").path_param("id", &kims[0]))
+    ws.ok(ws
+        .req("DELETE", "/api/contacts/{id}")
+        .path_param("id", &kims[0]))
         .await;
     assert_eq!(ws.walk("/api/contacts", "search=kim", 5).await, kims[1..]);
     assert_eq!(ws.entities("SearchEntry").await.len(), 5 * 2 - 1 + 11 * 2);

@@ -54,8 +54,9 @@ pub struct Call {
     /// Items a read evaluated: a Query's or Scan's `ScannedCount` (index
     /// entries, for an index), a batch's items found, a GetItem's item.
     pub items_read: usize,
-    /// Index entries a transaction writes: a put's `gsi*pk` attributes, and
-    /// the ones an update sets or removes (deletes are not counted).
+    /// Index entry writes of a transaction: 1 per `gsi*pk` of a put, 2 per
+    /// `gsi*pk` an update names (a move: the old entry out, the new in;
+    /// conservative for a first add or a drop). Deletes are not counted.
     pub transaction_index_entries: usize,
 }
 
@@ -213,8 +214,10 @@ impl Intercept for Meter {
             .map(|item| {
                 let put = item["Put"]["Item"].as_object();
                 let names = item["Update"]["ExpressionAttributeNames"].as_object();
+                // An update that names an index key moves (or first adds, or
+                // drops) its entry: counted as a move, 2 entry writes.
                 put.map_or(0, |i| i.keys().filter(|k| index_key(k)).count())
-                    + names.map_or(0, |n| {
+                    + 2 * names.map_or(0, |n| {
                         n.values()
                             .filter(|v| v.as_str().is_some_and(index_key))
                             .count()

@@ -13,9 +13,9 @@ use crate::error::ApiError;
 use crate::model::{Claim, ClaimKind, Contact};
 use crate::store::contacts::CreateContact;
 use crate::store::keys;
+use crate::store::record::attribute;
 use crate::store::write::{ItemWrite, MAX_TRANSACTION_ITEMS, WriteSet};
 use crate::store::{Store, changes};
-use crate::store::record::attribute;
 use crate::validate::{self, AttributesPatch};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -200,7 +200,11 @@ pub async fn delete(store: &Store, project_id: &str, contact_id: &str) -> Result
         if let Some(user_id) = &contact.user_id {
             with_record.push(release(project_id, ClaimKind::UserId, user_id, contact_id));
         }
-        with_record.extend(changes::search_entries(&contact, &contact.search_terms(), &[])?);
+        with_record.extend(changes::search_entries(
+            &contact,
+            &contact.search_terms(),
+            &[],
+        )?);
         // Its search and tag entries go as read: the name and tags must
         // still be those (the email is, through its claim's release).
         let mut record = ItemWrite::delete(keys::contact(project_id, contact_id).key);

@@ -97,16 +97,7 @@ pub async fn page_of(
             .store
             .page::<crate::model::Link>(&source, page.limit, page.start.clone(), false)
             .await?;
-        let keys: Vec<Key> = links
-            .items
-            .iter()
-            .map(|l| keys::contact(project_id, &l.contact_id).key)
-            .collect();
-        let contacts: Vec<Contact> = app.store.get_many(keys).await?;
-        return Ok(Page {
-            items: contacts.into_iter().filter(tagged).collect(),
-            last_key: links.last_key,
-        });
+        return contacts_of(app, project_id, links, |l| &l.contact_id, tagged).await;
     }
     if let Some(term) = &filters.search {
         return search(app, project_id, page, term, tagged).await;
@@ -117,22 +108,34 @@ pub async fn page_of(
             .store
             .page::<TagEntry>(&source, page.limit, page.start.clone(), false)
             .await?;
-        let keys: Vec<Key> = entries
-            .items
-            .iter()
-            .map(|e| keys::contact(project_id, &e.contact_id).key)
-            .collect();
-        let contacts: Vec<Contact> = app.store.get_many(keys).await?;
-        return Ok(Page {
-            items: contacts.into_iter().filter(tagged).collect(),
-            last_key: entries.last_key,
-        });
+        return contacts_of(app, project_id, entries, |e| &e.contact_id, tagged).await;
     }
     let source = Source::Index(keys::project_contacts(project_id));
     Ok(app
         .store
         .page(&source, page.limit, page.start.clone(), false)
         .await?)
+}
+
+/// The contacts a page of references names (links, tag entries), read by
+/// key, in its order, that `keep`; the page's cursor goes on from it.
+async fn contacts_of<E>(
+    app: &App,
+    project_id: &str,
+    references: Page<E>,
+    contact_id: impl Fn(&E) -> &String,
+    keep: impl Fn(&Contact) -> bool,
+) -> Result<Page<Contact>, ApiError> {
+    let keys: Vec<Key> = references
+        .items
+        .iter()
+        .map(|r| keys::contact(project_id, contact_id(r)).key)
+        .collect();
+    let contacts: Vec<Contact> = app.store.get_many(keys).await?;
+    Ok(Page {
+        items: contacts.into_iter().filter(keep).collect(),
+        last_key: references.last_key,
+    })
 }
 
 /// Contacts whose email or lower-cased name starts with `term`, in the

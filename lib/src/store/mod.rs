@@ -123,7 +123,10 @@ impl Store {
     /// left out. Retries what DynamoDB leaves unprocessed.
     pub(crate) async fn batch_get(&self, keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
         let mut seen = std::collections::HashSet::new();
-        let keys: Vec<Key> = keys.into_iter().filter(|k| seen.insert(k.clone())).collect();
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|k| seen.insert(k.clone()))
+            .collect();
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut pending = Some(
