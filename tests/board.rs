@@ -7,6 +7,7 @@ use hal_crm::domain::stages;
 use hal_crm::model::Company;
 use hal_crm::store::pipeline::{units, value_of_units};
 use hal_crm::store::record::from_item;
+use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::{fresh_app, send};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -445,4 +446,87 @@ async fn contacts_are_listed_by_tag_through_every_change_of_their_tags() {
         .await;
     assert_eq!(tagged("vip").await, vec![a.clone()]);
     assert_eq!(ws.entities("TagEntry").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipeline_totals_stay_exact_through_widget_writes_promotions_and_stage_deletes() {
+    let app = fresh_app().await;
+    let ws = super::workspace_on(app, super::OWNER).await;
+    let names = ["New", "Qualified", "Proposal", "Negotiation", "Won", "Lost"];
+    for (n, stage) in names.iter().take(4).enumerate() {
+        ws.company(json!({"id": format!("co{n}"), "stage": stage, "deal_value": 100 * n}))
+            .await;
+    }
+    // Twelve visitors, each identified with a placeholder company.
+    for v in 0..12 {
+        ws.identify(json!({"visitor_id": format!("v{v}"), "email": format!("p{v}@x.com")}))
+            .await;
+    }
+    let stages = ws.ok(ws.req("GET", "/api/stages")).await;
+    let lost = stages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Lost")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = ws.project.id.clone();
+    // Racing: placeholders staged and valued by the widget, promoted by
+    // identifies naming a real company (which carry their stage and value
+    // over), widget and account stage moves on the real companies, and the
+    // stage "Lost" deleted into "Won" in the middle of it all.
+    let requests = (0..72).map(|i| {
+        // Each visitor gets every kind of write, all at once.
+        let visitor = format!("v{}", i / 6);
+        let company = format!("co{}", i / 6 % 4);
+        let stage = names[(i / 6 + i) % 6];
+        let widget = |route: &str, body: Value| {
+            let mut body = body;
+            body["project_id"] = json!(project);
+            body["visitor_id"] = json!(visitor);
+            ApiRequest::new("POST", route).json(&body)
+        };
+        let request = match i % 6 {
+            0 => widget(
+                "/api/widget/set-deal",
+                json!({"deal_value": i as f64 + 0.25, "stage": stage}),
+            ),
+            1 => widget(
+                "/api/widget/identify",
+                json!({"email": format!("p{}@x.com", i / 6), "company": {"id": company, "stage": stage}}),
+            ),
+            2 => widget(
+                "/api/widget/set-stage",
+                json!({"company_id": company, "stage": stage, "stage_update_mode": "exact"}),
+            ),
+            3 => ws
+                .req("PATCH", "/api/companies/{id}")
+                .path_param("id", &company)
+                .json(&json!({"deal_value": i * 7})),
+            4 if i == 34 => ws
+                .req("DELETE", "/api/stages/{id}")
+                .path_param("id", &lost)
+                .query("reassign_to=Won"),
+            _ => widget("/api/widget/set-stage", json!({"stage": stage})),
+        };
+        tokio::spawn(send(app, request))
+    });
+    let handles: Vec<_> = requests.collect();
+    let mut applied = 0;
+    for handle in handles {
+        let answer = handle.await.unwrap();
+        match answer.status.as_u16() {
+            200 | 201 | 204 => applied += 1,
+            // Not linked to that company, several companies and none
+            // active, a stage deleted meanwhile, still contended.
+            404 | 409 | 422 | 429 => {}
+            other => panic!("{other}: {:#}", answer.body),
+        }
+    }
+    assert!(applied > 24, "only {applied} of 72 writes applied");
+    let (totals, _) = ws.summary().await;
+    assert_eq!(totals, ws.recomputed().await);
+    assert!(!totals.contains_key("Lost"));
 }
