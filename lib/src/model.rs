@@ -266,17 +266,25 @@ pub struct SearchEntry {
 }
 
 impl Contact {
-    /// What a search by prefix matches: the email and the lower-cased name
-    /// (once when they are the same).
+    /// What a search by prefix matches: the email and the name, each as
+    /// `keys::search_term` has it. A name the email starts with (`Kim Lee`,
+    /// `kim.lee@…`: the usual case) is left out: every query that matches it
+    /// matches the email too, so the contact has one entry, not two that
+    /// the search would have to skip one of.
     pub fn search_terms(&self) -> Vec<String> {
-        let mut terms: Vec<String> = self.email.iter().cloned().collect();
-        if let Some(name) = self.name.as_deref().map(crate::store::keys::search_term)
-            && !name.is_empty()
-            && !terms.contains(&name)
-        {
-            terms.push(name);
-        }
-        terms
+        use crate::store::keys::search_term;
+        let email = self
+            .email
+            .as_deref()
+            .map(search_term)
+            .filter(|e| !e.is_empty());
+        let name = self
+            .name
+            .as_deref()
+            .map(search_term)
+            .filter(|n| !n.is_empty());
+        let name = name.filter(|n| email.as_ref().is_none_or(|e| !e.starts_with(n.as_str())));
+        email.into_iter().chain(name).collect()
     }
 }
 

@@ -181,7 +181,7 @@ fn delete_stage() {}
         ("company_id" = Option<String>, Query, description = "Contacts linked to this company"),
         ("tag" = Option<String>, Query, description = "Contacts with this tag"),
         ("search" = Option<String>, Query, min_length = 1, max_length = 200,
-            description = "Contacts whose email or name starts with this (case-insensitive): email matches first, in email order, then name matches, in name order")),
+            description = "Contacts whose email or name starts with this (case-insensitive; `.`, `_`, `-`, `+` and spaces compare alike), in the order of the matching email or name, each contact once")),
     responses((status = 200, description = "Contacts, oldest first (or as `search` orders them); with several filters, the first of email, company_id, search, tag chooses what is read and the others filter it", body = List<Contact>)))]
 fn list_contacts() {}
 

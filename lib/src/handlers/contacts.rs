@@ -39,8 +39,8 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
     Ok(page.respond(app, found, |c| c))
 }
 
-/// `search`: what a contact's email or name starts with, compared
-/// lower-cased; 1 to 200 characters.
+/// `search`: what a contact's email or name starts with, compared as
+/// `keys::search_term` has it; 1 to 200 characters once so.
 fn search_query(text: &str) -> Result<String, ApiError> {
     let term = keys::search_term(text);
     if term.is_empty() || term.chars().count() > 200 {
@@ -138,14 +138,14 @@ async fn contacts_of<E>(
     })
 }
 
-/// Contacts whose email or lower-cased name starts with `term`, in the
+/// Contacts whose email or name starts with `term` (search terms), in the
 /// order of the matching term: consistent Queries of the partition of the
 /// term's first character, then the contacts by key. A contact both of whose
 /// terms match is listed once, at the first (its entry there is kept, the
-/// other skipped). Skipped entries can come in runs (names "kim …" first,
-/// then their emails "kim.…"), so a page reads on past them, up to
-/// [`SEARCH_BUDGET`] entries per item asked for, and may then end short
-/// (with a cursor).
+/// other skipped). Skipped entries can come in runs (names "kim …", then
+/// the `k…@` addresses of the same people), so a page reads on past them,
+/// up to [`SEARCH_BUDGET`] entries per item asked for, and may then end
+/// short (with a cursor).
 async fn search(
     app: &App,
     project_id: &str,

@@ -13,7 +13,7 @@
 //! | `Project` | `P#{project}` | `PROJECT` | – | get a project (settings, identity secret, stage order) |
 //! | `Member` | `P#{project}` | `MEMBER#{user}` | gsi1: `U#{user}` / `P#{project}` | is the caller a member (GetItem); the team (Query); my projects (gsi1) |
 //! | `Contact` | `P#{project}#CT#{contact}` | `CONTACT` | gsi1: `P#{project}#CONTACTS` / `{contact}` | a contact and its links in one Query; list contacts (gsi1) |
-//! | `SearchEntry` | `P#{project}#SEARCH#{first char}` | `{term}#{contact}` | – | contacts by prefix of their email or lower-cased name: one consistent Query, both terms in one order |
+//! | `SearchEntry` | `P#{project}#SEARCH#{first char}` | `{term}#{contact}` | – | contacts by prefix of their email or name (`search_term`; a name the email starts with has no entry of its own): one consistent Query, both terms in one order |
 //! | `Link` | `P#{project}#CT#{contact}` | `LINK#{company}` | gsi1: `P#{project}#CO#{company}` / `CT#{contact}` | contact → companies (same Query); company → contacts (gsi1, the inverted side) |
 //! | `TagEntry` | `P#{project}#TAG#{tag}` | `{contact}` | – | contacts by tag (a consistent Query of the tag's partition) |
 //! | `Company` | `P#{project}#CO#{company}` | `COMPANY` | gsi1: `P#{project}#COMPANIES` / `{company}`; when staged, gsi2: `P#{project}#BOARD#{stage}` / `{updated_at}#{company}`, gsi3: same pk / `{deal value order}#{company}`, gsi5: `P#{project}#STAGED` / `{stage_changed_at}#{company}`; with a domain, gsi4: `P#{project}#DOMAIN#{domain}` / `{company}` | get a company; list companies (gsi1); a board column newest activity first (gsi2) or by deal value (gsi3); companies by domain (gsi4); recent stage changes (gsi5) |
@@ -290,12 +290,24 @@ pub fn contact(project: &str, contact: &str) -> ItemKeys {
     )
 }
 
-/// A name or query as the search compares it: lower-cased, trimmed.
+/// A name, email or query as the search compares it: lower-cased, with the
+/// separators people write either way (`.`, `_`, `-`, `+`, whitespace) as
+/// one space, trimmed. So `Mary-Jane` is found by `mary j`, and
+/// `kim.lee@acme.com` by `kim lee` as by `kim.lee`.
 pub fn search_term(text: &str) -> String {
-    text.trim().to_lowercase()
+    let spaced: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            '.' | '_' | '-' | '+' => ' ',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// One of a contact's search terms (its email, its lower-cased name), in
+/// One of a contact's search terms (`Contact::search_terms`), in
 /// the partition of the term's first character: a project's contact writes
 /// spread over many partitions, and a prefix query reads one.
 pub fn search_entry(project: &str, term: &str, contact: &str) -> ItemKeys {
@@ -659,6 +671,27 @@ mod tests {
         let inverted = keys.gsi1().unwrap().clone();
         assert_eq!(inverted.pk, company_contacts("pr_1", "acme"));
         assert_eq!(contact_of_link(&inverted.sk), Some("ct_1"));
+    }
+
+    #[test]
+    fn search_terms_ignore_case_and_separators() {
+        assert_eq!(search_term("  Mary-Jane   O'Neil "), "mary jane o'neil");
+        assert_eq!(search_term("Kim.Lee+crm@Acme.com"), "kim lee crm@acme com");
+        assert_eq!(search_term(" ._ "), "");
+        let contact = |email: &str, name: &str| crate::model::Contact {
+            email: Some(email.into()),
+            name: Some(name.into()),
+            ..crate::model::Contact::new("pr_1", crate::clock::Timestamp::now())
+        };
+        // The usual email spells the name: one term.
+        assert_eq!(
+            contact("kim.lee@acme.com", "Kim Lee").search_terms(),
+            ["kim lee@acme com"]
+        );
+        assert_eq!(
+            contact("klee@acme.com", "Kim Lee").search_terms(),
+            ["klee@acme com", "kim lee"]
+        );
     }
 
     #[test]
