@@ -2,8 +2,8 @@
 //! the same transactions as every stage and deal value change, so exact)
 //! and the companies whose stage changed last. Two DynamoDB calls in
 //! sequence at most: the totals' shards (one `BatchGetItem`) beside the
-//! recent-changes index (one `Query`), then those companies (one
-//! `BatchGetItem`).
+//! recent-changes index (a `Query` per partition, all at once), then those
+//! companies (one `BatchGetItem`).
 
 use crate::domain::stages;
 use crate::error::ApiError;
@@ -45,10 +45,15 @@ pub async fn summary<'p>(
     project: &'p Project,
     recent: usize,
 ) -> Result<Summary<'p>, ApiError> {
-    let changes = [IndexRange::all(
-        Index::Gsi5,
-        keys::stage_changes(&project.id),
-    )];
+    // None asked for: the totals alone.
+    let shards = if recent == 0 {
+        0
+    } else {
+        keys::STAGE_CHANGE_SHARDS
+    };
+    let changes: Vec<IndexRange> = (0..shards)
+        .map(|shard| IndexRange::all(Index::Gsi5, keys::stage_changes(&project.id, shard)))
+        .collect();
     let (totals, recent) = tokio::try_join!(
         store.pipeline_totals(&project.id),
         store.index_page::<Company>(&changes, recent, None, true, |c| c.stage_id.is_some()),

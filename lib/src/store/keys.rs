@@ -16,7 +16,7 @@
 //! | `SearchEntry` | `P#{project}#SEARCH#{first char}` | `{term}#{contact}` | – | contacts by prefix of their email or name (`search_term`; a name the email starts with has no entry of its own): one consistent Query, both terms in one order |
 //! | `Link` | `P#{project}#CT#{contact}` | `LINK#{company}` | gsi1: `P#{project}#CO#{company}` / `CT#{contact}` | contact → companies (same Query); company → contacts (gsi1, the inverted side) |
 //! | `TagEntry` | `P#{project}#TAG#{tag}` | `{contact}` | – | contacts by tag (a consistent Query of the tag's partition) |
-//! | `Company` | `P#{project}#CO#{company}` | `COMPANY` | gsi1: `P#{project}#COMPANIES` / `{company}`; when staged, gsi2: `P#{project}#BOARD#{stage}` / `{updated_at}#{company}`, gsi3: same pk / `{deal value order}#{company}`, gsi5: `P#{project}#STAGED` / `{stage_changed_at}#{company}`; with a domain, gsi4: `P#{project}#DOMAIN#{domain}` / `{company}` | get a company; list companies (gsi1); a board column newest activity first (gsi2) or by deal value (gsi3); companies by domain (gsi4); recent stage changes (gsi5) |
+//! | `Company` | `P#{project}#CO#{company}` | `COMPANY` | gsi1: `P#{project}#COMPANIES` / `{company}`; when staged, gsi2: `P#{project}#BOARD#{stage}` / `{updated_at}#{company}`, gsi3: same pk / `{deal value order}#{company}`, gsi5: `P#{project}#STAGED#{0..3}` (by hash of the company) / `{stage_changed_at}#{company}`; with a domain, gsi4: `P#{project}#DOMAIN#{domain}` / `{company}` | get a company; list companies (gsi1); a board column newest activity first (gsi2) or by deal value (gsi3); companies by domain (gsi4); recent stage changes (gsi5) |
 //! | `PipelineShard` | `P#{project}#PIPELINE#{00..15}` | `TOTALS` | – | per-stage company counts and deal value sums (`store::pipeline`), one shard per company by hash |
 //! | `Visitor` | `P#{project}#V#{visitor}` | `VISITOR` | gsi1 when linked: `P#{project}#CT#{contact}` / `V#{visitor}` | get a visitor; contact → visitors (gsi1) |
 //! | `Claim` (email) | `P#{project}#EMAIL#{email}` | `CLAIM` | – | email uniqueness; find a contact by email |
@@ -46,7 +46,8 @@
 //!
 //! Partitions written by a whole project: gsi1's listings (as before); the
 //! board column of a stage (gsi2/gsi3: every change to a company on it) and
-//! the recent changes (gsi5: every stage change). Search entries spread over
+//! the recent changes (gsi5: every stage change, over 4 partitions by
+//! company). Search entries spread over
 //! one partition per first character, tag entries over one per tag, the
 //! totals over 16 shards. docs/scaling.md says what each takes before it
 //! is hot.
@@ -432,7 +433,10 @@ pub fn company_indexed(project: &str, id: &str, on: CompanyIndexing<'_>) -> Item
         )
         .with(
             Index::Gsi5,
-            changed.map(|at| Key::new(stage_changes(project), format!("{at}#{id}"))),
+            changed.map(|at| {
+                let shard = fnv1a(id.as_bytes()) % STAGE_CHANGE_SHARDS;
+                Key::new(stage_changes(project, shard), format!("{at}#{id}"))
+            }),
         )
 }
 
@@ -446,9 +450,15 @@ pub fn companies_with_domain(project: &str, domain: &str) -> String {
     format!("P#{project}#DOMAIN#{domain}")
 }
 
-/// `gsi5pk` of a project's staged companies by their last stage change.
-pub fn stage_changes(project: &str) -> String {
-    format!("P#{project}#STAGED")
+/// Partitions of a project's recent stage changes (gsi5): every stage
+/// change of a project writes there, so they are spread by company over a
+/// few partitions, which the summary reads side by side and merges.
+pub const STAGE_CHANGE_SHARDS: u32 = 4;
+
+/// `gsi5pk` of one shard of a project's staged companies by their last
+/// stage change.
+pub fn stage_changes(project: &str, shard: u32) -> String {
+    format!("P#{project}#STAGED#{shard}")
 }
 
 /// A deal value as text that sorts in value order: the bits of a
