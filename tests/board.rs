@@ -23,6 +23,20 @@ fn ids(body: &Value) -> Vec<String> {
 }
 
 impl Workspace {
+    /// The id of the stage named `name`.
+    async fn stage_id(&self, name: &str) -> String {
+        let stages = self.ok(self.req("GET", "/api/stages")).await;
+        stages["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Every page of `route?query`, `limit` at a time: the ids in order.
     async fn walk(&self, route: &str, query: &str, limit: usize) -> Vec<String> {
         let mut found = Vec::new();
@@ -129,16 +143,7 @@ async fn the_pipeline_summary_counts_and_sums_each_stage_exactly() {
         .req("DELETE", "/api/companies/{id}")
         .path_param("id", "c"))
         .await;
-    let stages = ws.ok(ws.req("GET", "/api/stages")).await;
-    let won = stages["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "Won")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let won = ws.stage_id("Won").await;
     ws.ok(ws
         .req("DELETE", "/api/stages/{id}")
         .path_param("id", &won)
@@ -477,16 +482,7 @@ async fn pipeline_totals_stay_exact_through_widget_writes_promotions_and_stage_d
         ws.identify(json!({"visitor_id": format!("v{v}"), "email": format!("p{v}@x.com")}))
             .await;
     }
-    let stages = ws.ok(ws.req("GET", "/api/stages")).await;
-    let lost = stages["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "Lost")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let lost = ws.stage_id("Lost").await;
     let project = ws.project.id.clone();
     // Racing: placeholders staged and valued by the widget, promoted by
     // identifies naming a real company (which carry their stage and value
