@@ -227,7 +227,7 @@ pub async fn delete_stage(
         }
     };
     if target.is_none() {
-        let on_stage = companies_on(store, project, stage_id).await?;
+        let on_stage = companies_counted_on(store, project, stage_id).await?;
         if on_stage > 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -315,7 +315,11 @@ async fn move_companies(
 
 /// How many companies count on `stage_id` (its retired aliases included):
 /// from the pipeline totals, read consistently.
-async fn companies_on(store: &Store, project: &Project, stage_id: &str) -> Result<i64, ApiError> {
+async fn companies_counted_on(
+    store: &Store,
+    project: &Project,
+    stage_id: &str,
+) -> Result<i64, ApiError> {
     let totals = store.pipeline_totals(&project.id).await?;
     Ok(totals
         .iter()

@@ -12,9 +12,9 @@
 
 use crate::model::TagEntry;
 use crate::store::keys;
-use crate::store::record::{attribute, to_item};
+use crate::store::record::attribute;
 use crate::store::write::{ItemWrite, MAX_TRANSACTION_ITEMS, WriteSet};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, changes};
 
 /// Entry writes for a contact's tags going from `old` to `new`.
 #[derive(Debug, Default)]
@@ -30,24 +30,17 @@ impl TagChanges {
         old: &[String],
         new: &[String],
     ) -> Result<Self, StoreError> {
-        let mut changes = TagChanges::default();
-        for tag in new.iter().filter(|t| !old.contains(t)) {
-            let entry = TagEntry {
-                project_id: project_id.to_owned(),
-                tag: tag.clone(),
-                contact_id: contact_id.to_owned(),
-            };
-            changes.puts.push(ItemWrite::overwrite(
-                keys::tag_entry(project_id, tag, contact_id).key,
-                to_item(&entry)?,
-            ));
-        }
-        for tag in old.iter().filter(|t| !new.contains(t)) {
-            changes.deletes.push(ItemWrite::delete_any(
-                keys::tag_entry(project_id, tag, contact_id).key,
-            ));
-        }
-        Ok(changes)
+        let entries = |tags: &[String]| -> Vec<TagEntry> {
+            tags.iter()
+                .map(|tag| TagEntry {
+                    project_id: project_id.to_owned(),
+                    tag: tag.clone(),
+                    contact_id: contact_id.to_owned(),
+                })
+                .collect()
+        };
+        let (puts, deletes) = changes::entries(&entries(old), &entries(new))?;
+        Ok(TagChanges { puts, deletes })
     }
 
     /// Adds the entry writes to `writes` when all fit in its transaction;

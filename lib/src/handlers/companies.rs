@@ -32,7 +32,8 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
         None => None,
     };
     let domain = http::query_param(&req, "domain").map(|d| d.trim().to_lowercase());
-    let sort = match http::query_param(&req, "sort").as_deref() {
+    let sort_param = http::query_param(&req, "sort");
+    let sort = match sort_param.as_deref() {
         None | Some("activity") => Sort::Activity,
         Some("deal_value") => Sort::DealValue,
         Some(_) => {
@@ -42,7 +43,7 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
             ));
         }
     };
-    if http::query_param(&req, "sort").is_some() && stage_id.is_none() {
+    if sort_param.is_some() && stage_id.is_none() {
         return Err(ApiError::validation(
             "sort",
             "sorts a stage's companies: send stage too",

@@ -8,7 +8,7 @@
 //! or visitor link must still be the value read.
 
 use super::StoreError;
-use super::keys::{self, Index, ItemKeys};
+use super::keys::{Index, ItemKeys};
 use super::pipeline::TotalsChange;
 use super::record::{Record, attribute, to_item};
 use super::write::ItemWrite;
@@ -25,30 +25,44 @@ pub fn create<R: Record>(record: &R) -> Result<ItemWrite, StoreError> {
     Ok(write)
 }
 
-/// Search entries of a contact whose terms go from `old` to `new`: puts of
-/// the new ones, deletes of the gone ones (entries are their keys: writing
-/// one twice is writing it once).
+/// Entry items going from `old` to `new`: puts of the ones only in `new`,
+/// deletes of the ones only in `old`. An entry is its key, so writing or
+/// deleting one twice is doing it once.
+pub fn entries<E: Record + PartialEq>(
+    old: &[E],
+    new: &[E],
+) -> Result<(Vec<ItemWrite>, Vec<ItemWrite>), StoreError> {
+    let puts = new
+        .iter()
+        .filter(|e| !old.contains(e))
+        .map(|e| Ok(ItemWrite::overwrite(e.keys().key, to_item(e)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let deletes = old
+        .iter()
+        .filter(|e| !new.contains(e))
+        .map(|e| ItemWrite::delete_any(e.keys().key))
+        .collect();
+    Ok((puts, deletes))
+}
+
+/// Search entries of a contact whose terms go from `old` to `new`.
 pub fn search_entries(
     contact: &Contact,
     old: &[String],
     new: &[String],
 ) -> Result<Vec<ItemWrite>, StoreError> {
-    let (project, id) = (&contact.project_id, &contact.id);
-    let mut writes = Vec::new();
-    for term in old.iter().filter(|t| !new.contains(t)) {
-        writes.push(ItemWrite::delete_any(
-            keys::search_entry(project, term, id).key,
-        ));
-    }
-    for term in new.iter().filter(|t| !old.contains(t)) {
-        let entry = SearchEntry {
-            project_id: project.clone(),
-            term: term.clone(),
-            contact_id: id.clone(),
-        };
-        writes.push(ItemWrite::overwrite(entry.keys().key, to_item(&entry)?));
-    }
-    Ok(writes)
+    let entries = |terms: &[String]| -> Vec<SearchEntry> {
+        terms
+            .iter()
+            .map(|term| SearchEntry {
+                project_id: contact.project_id.clone(),
+                term: term.clone(),
+                contact_id: contact.id.clone(),
+            })
+            .collect()
+    };
+    let (puts, deletes) = self::entries(&entries(old), &entries(new))?;
+    Ok(deletes.into_iter().chain(puts).collect())
 }
 
 /// Deletes a company as read: its stage and deal value must still be the

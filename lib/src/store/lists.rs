@@ -177,37 +177,24 @@ fn resume_key<R: Record>(record: &R, source: &Source) -> Item {
     item
 }
 
-/// A range of one index partition, in sort-key order (bounds inclusive).
+/// One index partition, read in sort-key order.
 #[derive(Debug, Clone)]
 pub struct IndexRange {
     pub index: Index,
     pub partition: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
 }
 
 impl IndexRange {
     /// The whole partition.
     pub fn all(index: Index, partition: String) -> Self {
-        IndexRange {
-            index,
-            partition,
-            from: None,
-            to: None,
-        }
+        IndexRange { index, partition }
     }
+}
 
-    /// The entries whose sort key starts with `prefix`.
-    pub fn prefix(index: Index, partition: String, prefix: &str) -> Self {
-        IndexRange {
-            index,
-            partition,
-            from: Some(prefix.to_owned()),
-            // No sort key that starts with `prefix` sorts after this one
-            // (U+10FFFF is the greatest character, in UTF-8 too).
-            to: Some(format!("{prefix}\u{10FFFF}")),
-        }
-    }
+/// The greatest sort key that starts with `prefix`: none sorts after it
+/// (U+10FFFF is the greatest character, in UTF-8 too).
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
 }
 
 /// The cursor attribute of a merged page: the sort key last consumed.
@@ -295,18 +282,6 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(Key, Key)>, StoreError> {
         let (pk, sk) = (range.index.partition_key(), range.index.sort_key());
-        let (mut from, mut to) = (range.from.clone(), range.to.clone());
-        // `after` narrows the side the page moves towards; the entry equal
-        // to it is dropped below.
-        if let Some(after) = after {
-            let bound = if newest_first { &mut to } else { &mut from };
-            if bound
-                .as_deref()
-                .is_none_or(|b| if newest_first { after < b } else { after > b })
-            {
-                *bound = Some(after.to_owned());
-            }
-        }
         let mut query = self
             .client()
             .query()
@@ -314,21 +289,19 @@ impl Store {
             .index_name(range.index.name())
             .expression_attribute_names("#pk", pk)
             .expression_attribute_values(":pk", AttributeValue::S(range.partition.clone()));
-        let condition = match (&from, &to) {
-            (Some(_), Some(_)) => "#pk = :pk AND #sk BETWEEN :from AND :to",
-            (Some(_), None) => "#pk = :pk AND #sk >= :from",
-            (None, Some(_)) => "#pk = :pk AND #sk <= :to",
-            (None, None) => "#pk = :pk",
+        query = match after {
+            None => query.key_condition_expression("#pk = :pk"),
+            // From `after` on, in the page's direction; the entry equal to
+            // it is dropped below.
+            Some(after) => query
+                .key_condition_expression(if newest_first {
+                    "#pk = :pk AND #sk <= :after"
+                } else {
+                    "#pk = :pk AND #sk >= :after"
+                })
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":after", AttributeValue::S(after.to_owned())),
         };
-        query = query.key_condition_expression(condition);
-        if from.is_some() || to.is_some() {
-            query = query.expression_attribute_names("#sk", sk);
-        }
-        for (name, bound) in [(":from", from), (":to", to)] {
-            if let Some(bound) = bound {
-                query = query.expression_attribute_values(name, AttributeValue::S(bound));
-            }
-        }
         let call = query
             .scan_index_forward(!newest_first)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
@@ -360,19 +333,15 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<(String, E)>, bool), StoreError> {
-        let range = IndexRange::prefix(Index::Gsi1, partition.to_owned(), prefix);
-        let from = match after {
-            Some(after) if range.from.as_deref().is_some_and(|f| after > f) => after.to_owned(),
-            _ => prefix.to_owned(),
-        };
+        let from = after.filter(|a| *a > prefix).unwrap_or(prefix);
         let call = self
             .client()
             .query()
             .table_name(self.table())
             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
             .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
-            .expression_attribute_values(":from", AttributeValue::S(from))
-            .expression_attribute_values(":to", AttributeValue::S(range.to.unwrap_or_default()))
+            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            .expression_attribute_values(":to", AttributeValue::S(prefix_end(prefix)))
             .consistent_read(true)
             // One may be `after` itself, one tells whether more are left.
             .limit(i32::try_from(limit + 2).unwrap_or(i32::MAX))
