@@ -138,6 +138,26 @@ impl Workspace {
     }
 }
 
+/// How many of the racing requests `handles` answered one of `applied`;
+/// every other answer must be one of `lost` (the race's expected losers).
+async fn applied(
+    handles: Vec<tokio::task::JoinHandle<Answer>>,
+    applied: &[u16],
+    lost: &[u16],
+) -> usize {
+    let mut count = 0;
+    for handle in handles {
+        let answer = handle.await.unwrap();
+        let status = answer.status.as_u16();
+        if applied.contains(&status) {
+            count += 1;
+        } else {
+            assert!(lost.contains(&status), "{status}: {:#}", answer.body);
+        }
+    }
+    count
+}
+
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
 }
@@ -1461,18 +1481,9 @@ async fn concurrent_demotions_and_removals_never_leave_a_project_without_an_owne
             };
             tokio::spawn(send(app, request))
         });
-        let handles: Vec<_> = requests.collect();
-        let mut committed = 0;
-        for handle in handles {
-            let answer = handle.await.unwrap();
-            match answer.status.as_u16() {
-                200 | 204 => committed += 1,
-                // Lost the race: removed meanwhile (404), no longer an
-                // owner (403), or the target is the last one (409).
-                403 | 404 | 409 => {}
-                other => panic!("round {round}: {other} {:#}", answer.body),
-            }
-        }
+        // Lost the race: removed meanwhile (404), no longer an owner
+        // (403), or the target is the last one (409).
+        let committed = applied(requests.collect(), &[200, 204], &[403, 404, 409]).await;
         let owners_left = ws
             .roles_as("observer")
             .await

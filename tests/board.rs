@@ -2,7 +2,7 @@
 //! and contact search, each read through its own index; the summary exact
 //! under concurrent stage and deal changes.
 
-use super::{Workspace, id, workspace};
+use super::{Workspace, applied, id, workspace};
 use hal_crm::domain::stages;
 use hal_crm::model::Company;
 use hal_crm::store::pipeline::{units, value_of_units};
@@ -223,17 +223,8 @@ async fn pipeline_totals_stay_exact_under_concurrent_stage_and_deal_changes() {
         };
         tokio::spawn(send(app, request))
     });
-    let handles: Vec<_> = requests.collect();
-    let mut applied = 0;
-    for handle in handles {
-        let answer = handle.await.unwrap();
-        match answer.status.as_u16() {
-            200 | 201 | 204 => applied += 1,
-            // Deleted meanwhile, created twice, or still contended.
-            404 | 409 | 429 => {}
-            other => panic!("{other}: {:#}", answer.body),
-        }
-    }
+    // Deleted meanwhile, created twice, or still contended.
+    let applied = applied(requests.collect(), &[200, 201, 204], &[404, 409, 429]).await;
     assert!(applied > 32, "only {applied} of 96 writes applied");
     let (totals, _) = ws.summary().await;
     assert_eq!(totals, ws.recomputed().await);
@@ -524,18 +515,9 @@ async fn pipeline_totals_stay_exact_through_widget_writes_promotions_and_stage_d
         };
         tokio::spawn(send(app, request))
     });
-    let handles: Vec<_> = requests.collect();
-    let mut applied = 0;
-    for handle in handles {
-        let answer = handle.await.unwrap();
-        match answer.status.as_u16() {
-            200 | 201 | 204 => applied += 1,
-            // Not linked to that company, several companies and none
-            // active, a stage deleted meanwhile, still contended.
-            404 | 409 | 422 | 429 => {}
-            other => panic!("{other}: {:#}", answer.body),
-        }
-    }
+    // Not linked to that company, several companies and none active, a
+    // stage deleted meanwhile, still contended.
+    let applied = applied(requests.collect(), &[200, 201, 204], &[404, 409, 422, 429]).await;
     assert!(applied > 24, "only {applied} of 72 writes applied");
     let (totals, _) = ws.summary().await;
     assert_eq!(totals, ws.recomputed().await);
