@@ -5,6 +5,7 @@
 # DynamoDB Local, checking that no answer is a 5xx, every status, content type
 # and body is one the document declares, and input the document rules out is
 # refused. A fixed seed and bounded examples per operation (infra/schemathesis.toml).
+# Then the MCP endpoint through the official Python MCP client (infra/mcp-test.sh).
 #
 # Tools (infra/contract-tools.txt, every package pinned) are installed once
 # into .cache/contract-tools. test.sh runs this as its `contract` pass, with
@@ -87,3 +88,7 @@ for chain in "${chains[@]}"; do
   echo "== stateful: $chain" >&2
   st --phases stateful "${include[@]}" "$@"
 done
+
+# The MCP endpoint (not in the OpenAPI document: it describes itself) through
+# the official Python MCP client, on this dev server.
+infra/mcp-test.sh

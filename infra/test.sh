@@ -10,7 +10,8 @@
 #               lost answers are injected at fixed rates under a fixed seed
 #   contract    the API from outside (infra/contract.sh): docs/openapi.json
 #               validated, docs/api-tour.md's examples run, Schemathesis
-#               against the dev server, fixed seed and bounded examples
+#               against the dev server, fixed seed and bounded examples; the
+#               MCP endpoint through the official Python MCP client
 #   widget      the browser SDK (infra/widget-test.sh): node unit tests, then
 #               headless Chromium against the dev server from another origin
 #

@@ -21,6 +21,12 @@ fn the_committed_document_is_the_one_the_code_generates() {
     );
 }
 
+/// Every route but the MCP endpoint's, whose JSON-RPC has no operations
+/// to describe here: it describes itself (`tools/list`).
+fn described_routes() -> impl Iterator<Item = &'static hal_devserver::routes::Route> {
+    ROUTES.iter().filter(|r| r.path != "/mcp")
+}
+
 #[test]
 fn the_document_describes_every_route_and_no_other() {
     let document: Value = serde_json::from_str(&openapi_json()).unwrap();
@@ -36,8 +42,7 @@ fn the_document_describes_every_route_and_no_other() {
             }
         }
     }
-    let routed: BTreeSet<_> = ROUTES
-        .iter()
+    let routed: BTreeSet<_> = described_routes()
         .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
     let missing: Vec<_> = routed.difference(&described).collect();
@@ -51,7 +56,7 @@ fn the_document_describes_every_route_and_no_other() {
 #[test]
 fn every_operation_id_is_its_functions_binary() {
     let document: Value = serde_json::from_str(&openapi_json()).unwrap();
-    for route in ROUTES {
+    for route in described_routes() {
         let operation = &document["paths"][route.path][route.method.to_lowercase()];
         assert_eq!(
             operation["operationId"].as_str(),

@@ -10,7 +10,7 @@ use hal_crm::domain::{api_keys, projects};
 use hal_crm::model::Scope;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::meter::permissions_used;
-use hal_crm_tests::{Answer, fresh_app, listed, put_record, repo_root, send};
+use hal_crm_tests::{Answer, eventually, fresh_app, listed, mcp_tool, put_record, repo_root, send};
 use hal_devserver::routes::ROUTES;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,10 +25,8 @@ fn granted() -> BTreeMap<String, BTreeSet<(String, String)>> {
         let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
             continue;
         };
-        let route = ROUTES
-            .iter()
-            .find(|r| r.binary == binary)
-            .unwrap_or_else(|| panic!("no route for {binary}"));
+        let routes: Vec<_> = ROUTES.iter().filter(|r| r.binary == binary).collect();
+        assert!(!routes.is_empty(), "no route for {binary}");
         let mut actions = BTreeSet::new();
         for policy in resource["Properties"]["Policies"]
             .as_sequence()
@@ -60,7 +58,9 @@ fn granted() -> BTreeMap<String, BTreeSet<(String, String)>> {
                 }
             }
         }
-        granted.insert(format!("{} {}", route.method, route.path), actions);
+        for route in routes {
+            granted.insert(format!("{} {}", route.method, route.path), actions.clone());
+        }
     }
     granted
 }
@@ -140,6 +140,8 @@ async fn walk() {
             Scope::ContactsWrite,
             Scope::ConversationsRead,
             Scope::ConversationsWrite,
+            Scope::CompaniesRead,
+            Scope::CompaniesWrite,
         ],
         &owner.user_id,
     )
@@ -476,6 +478,83 @@ async fn walk() {
         .await;
     w.ok(conv("PATCH", "/api/v1/conversations/{id}").json(&json!({"status": "closed"})))
         .await;
+    // The MCP endpoint: every tool (the listing ones once the index shows
+    // what they list), and the 405s of a server without streams.
+    let tool = |name: &str, args: Value| {
+        let (app, key, name) = (w.app, w.key.clone(), name.to_owned());
+        async move {
+            let result = mcp_tool(app, &key, &name, args).await;
+            assert!(result.is_ok(), "{name}: {result:?}");
+            result.unwrap()
+        }
+    };
+    eventually("search_contacts lists", || async {
+        let found = tool("search_contacts", json!({})).await;
+        found["contacts"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+            .then_some(())
+    })
+    .await;
+    for args in [
+        json!({"query": "ada"}),
+        json!({"email": "ada@initech.com"}),
+        json!({"company_id": "initech"}),
+        json!({"tag": "vip"}),
+    ] {
+        tool("search_contacts", args).await;
+    }
+    tool("get_contact", json!({"contact_id": contact})).await;
+    eventually("search_companies lists", || async {
+        let found = tool("search_companies", json!({})).await;
+        found["companies"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+            .then_some(())
+    })
+    .await;
+    for args in [
+        json!({"stage": "Qualified"}),
+        json!({"stage": "Qualified", "sort": "deal_value"}),
+        json!({"domain": "initech.com"}),
+    ] {
+        tool("search_companies", args).await;
+    }
+    tool("get_company", json!({"company_id": "initech"})).await;
+    tool("list_pipeline_stages", json!({})).await;
+    tool("pipeline_summary", json!({})).await;
+    tool("pipeline_summary", json!({"recent": 0})).await;
+    tool("list_conversations", json!({})).await;
+    tool("list_conversations", json!({"status": "open"})).await;
+    tool("get_conversation", json!({"conversation_id": conversation})).await;
+    tool(
+        "set_company_stage",
+        json!({"company_id": "globex", "stage": "Proposal"}),
+    )
+    .await;
+    tool(
+        "set_deal_value",
+        json!({"company_id": "globex", "deal_value": 7}),
+    )
+    .await;
+    tool(
+        "add_company_note",
+        json!({"company_id": "globex", "note": "Called them."}),
+    )
+    .await;
+    tool(
+        "reply_to_conversation",
+        json!({"conversation_id": conversation, "body": "hi"}),
+    )
+    .await;
+    for method in ["GET", "DELETE"] {
+        let answer = send(
+            w.app,
+            ApiRequest::new(method, "/mcp").header("authorization", &format!("Bearer {}", w.key)),
+        )
+        .await;
+        assert_eq!(answer.status.as_u16(), 405, "{method} /mcp");
+    }
     w.ok(ApiRequest::new("GET", "/api/openapi.json")).await;
     w.ok(ApiRequest::new("GET", "/widget.js")).await;
     w.ok(ApiRequest::new("GET", "/widget.mjs")).await;
@@ -501,10 +580,20 @@ async fn every_route_is_granted_what_it_uses_and_nothing_more() {
     let mut problems = Vec::new();
     for route in ROUTES {
         let key = format!("{} {}", route.method, route.path);
-        let (Some(used), Some(granted)) = (used.get(&key), granted.get(&key)) else {
+        let (Some(_), Some(granted)) = (used.get(&key), granted.get(&key)) else {
             problems.push(format!("{key}: not walked or not in the template"));
             continue;
         };
+        // A function serving several routes (mcp) is granted what any of
+        // them uses.
+        let used: BTreeSet<_> = ROUTES
+            .iter()
+            .filter(|r| r.binary == route.binary)
+            .filter_map(|r| used.get(&format!("{} {}", r.method, r.path)))
+            .flatten()
+            .cloned()
+            .collect();
+        let used = &used;
         for missing in used.difference(granted) {
             problems.push(format!("{key}: uses {missing:?}, not granted"));
         }

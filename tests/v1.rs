@@ -12,6 +12,8 @@ use hal_devserver::routes::ROUTES;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+mod mcp;
+
 const ALL: [Scope; 4] = [
     Scope::ContactsRead,
     Scope::ContactsWrite,

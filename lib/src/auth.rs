@@ -141,18 +141,33 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// revoked is 401; a key without the scope is `403 insufficient_scope`. The
 /// key's project is the only one the request can reach.
 pub async fn api_key(app: &App, req: &Request, scope: Scope) -> Result<ApiKey, ApiError> {
-    let invalid =
-        || ApiError::unauthorized("a valid X-API-Key is required").with_code("invalid_api_key");
-    let secret = http::header(req, API_KEY_HEADER).ok_or_else(invalid)?;
-    let key = crate::domain::api_keys::authenticate(&app.store, secret.trim())
-        .await?
-        .ok_or_else(invalid)?;
-    if !key.scopes.contains(&scope) {
-        return Err(
-            ApiError::forbidden("this API key lacks the scope this route needs")
-                .with_code("insufficient_scope")
-                .with_details(serde_json::json!({ "required": scope })),
-        );
-    }
+    let key = authenticate(app, http::header(req, API_KEY_HEADER)).await?;
+    require_scope(&key, scope)?;
     Ok(key)
+}
+
+/// The stored key a secret names: `401 invalid_api_key` when there is none
+/// (missing, unknown or revoked).
+pub async fn authenticate(app: &App, secret: Option<&str>) -> Result<ApiKey, ApiError> {
+    let invalid =
+        || ApiError::unauthorized("a valid API key is required").with_code("invalid_api_key");
+    let secret = secret
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(invalid)?;
+    crate::domain::api_keys::authenticate(&app.store, secret)
+        .await?
+        .ok_or_else(invalid)
+}
+
+/// `403 insufficient_scope` (naming the scope) unless `key` has `scope`.
+pub fn require_scope(key: &ApiKey, scope: Scope) -> Result<(), ApiError> {
+    if key.scopes.contains(&scope) {
+        return Ok(());
+    }
+    Err(
+        ApiError::forbidden("this API key lacks the scope this needs")
+            .with_code("insufficient_scope")
+            .with_details(serde_json::json!({ "required": scope })),
+    )
 }

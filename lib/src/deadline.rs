@@ -48,6 +48,14 @@ pub fn remaining() -> Option<Duration> {
         .ok()
 }
 
+/// The current request's deadline (outside a request, [`DEFAULT_BUDGET`]
+/// from now): to carry it into work spawned on another task.
+pub fn current() -> Instant {
+    DEADLINE
+        .try_with(|deadline| *deadline)
+        .unwrap_or_else(|_| Instant::now() + DEFAULT_BUDGET)
+}
+
 /// Whether a pause of `pause` still leaves time for another attempt.
 pub fn allows(pause: Duration) -> bool {
     remaining().is_none_or(|left| left > pause + MIN_ATTEMPT)

@@ -22,6 +22,41 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_LIMIT: i32 = 25;
 pub const MAX_LIMIT: i32 = 100;
 
+tokio::task_local! {
+    static ROUTE: String;
+}
+
+/// What work done for a request carries, also onto other tasks (the MCP
+/// service runs each tool on a task of its own): the request's deadline
+/// (`deadline`) and its route key, which the test suite's meter reads to
+/// tell which route made a DynamoDB call.
+#[derive(Debug, Clone)]
+pub struct RequestScope {
+    pub deadline: tokio::time::Instant,
+    pub route: String,
+}
+
+/// Runs `work` in `scope`.
+pub async fn within<F: Future>(scope: RequestScope, work: F) -> F::Output {
+    ROUTE
+        .scope(scope.route, deadline::scope(scope.deadline, work))
+        .await
+}
+
+/// The scope of the request in flight (outside one: no route, and
+/// `deadline::current`'s budget).
+pub fn current_scope() -> RequestScope {
+    RequestScope {
+        deadline: deadline::current(),
+        route: current_route().unwrap_or_else(|| "-".to_owned()),
+    }
+}
+
+/// The route key of the request in flight, e.g. `POST /mcp`.
+pub fn current_route() -> Option<String> {
+    ROUTE.try_with(Clone::clone).ok()
+}
+
 /// Runs `handler` within the request's time budget (`deadline`) and always
 /// answers: errors become SPEC §7 bodies, with `Retry-After` on 429 and 503.
 /// Logs one line per request: route, status, latency, request id, and for a
@@ -39,7 +74,11 @@ where
     // Boxed: a handler's future is large (an identify is tens of KiB), and
     // on the heap it does not count against the thread's stack.
     let handled = Box::pin(handler(app, req));
-    let (response, cause) = match deadline::scope(deadline, handled).await {
+    let scope = RequestScope {
+        deadline,
+        route: route.clone(),
+    };
+    let (response, cause) = match within(scope, handled).await {
         Ok(response) => (response, None),
         Err(err) => {
             let mut response = json(err.status, &err.body(&request_id));
@@ -281,7 +320,16 @@ pub fn record_id(
     rule: IdRule,
     not_found: fn() -> ApiError,
 ) -> Result<String, ApiError> {
-    let id = path_param(req, name)?;
+    possible_id(path_param(req, name)?, name, rule, not_found)
+}
+
+/// `id` if some record can have it, else `not_found` (see [`record_id`]).
+pub fn possible_id(
+    id: String,
+    name: &str,
+    rule: IdRule,
+    not_found: fn() -> ApiError,
+) -> Result<String, ApiError> {
     let possible = match rule {
         IdRule::Generated(kind) => crate::ids::is_valid(kind, &id),
         IdRule::External => crate::validate::external_id(name, &id).is_ok(),
@@ -343,16 +391,28 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn parse(app: &App, req: &Request, scope: String) -> Result<Self, ApiError> {
-        let limit = match query_param(req, "limit") {
+        // Text that is no integer is out of range like any other.
+        let limit = query_param(req, "limit").map(|text| text.parse::<i64>().unwrap_or(0));
+        Self::new(app, limit, query_param(req, "cursor").as_deref(), scope)
+    }
+
+    /// A page request from typed values (`limit` 1 to 100, 25 when absent;
+    /// a cursor this list made), as the MCP tools take them.
+    pub fn new(
+        app: &App,
+        limit: Option<i64>,
+        cursor: Option<&str>,
+        scope: String,
+    ) -> Result<Self, ApiError> {
+        let limit = match limit {
             None => DEFAULT_LIMIT,
-            Some(text) => text
-                .parse::<i32>()
+            Some(n) => i32::try_from(n)
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
         };
-        let start = query_param(req, "cursor")
-            .map(|c| cursor::decode(&app.cursor_key, &scope, &c))
+        let start = cursor
+            .map(|c| cursor::decode(&app.cursor_key, &scope, c))
             .transpose()?;
         Ok(PageRequest {
             limit,

@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod http;
 pub mod ids;
 pub mod lambda;
+pub mod mcp;
 pub mod model;
 #[cfg(feature = "openapi")]
 pub mod openapi;

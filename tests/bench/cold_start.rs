@@ -5,8 +5,9 @@
 //!
 //! - init: exec → first `GET /2018-06-01/runtime/invocation/next` (what AWS
 //!   reports as Init Duration);
-//! - first response: exec → the first invocation's response (the route's
-//!   handles an identify against DynamoDB Local);
+//! - first response: exec → the first invocation's response (a route
+//!   handles an identify against DynamoDB Local; `mcp` a `search_contacts`
+//!   tool call);
 //! - peak RSS (`VmHWM`) after that response, and the binary's size on disk.
 //!
 //! Run: `infra/bench.sh cold-start` (builds the binaries, starts DynamoDB
@@ -18,9 +19,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use hal_crm::auth::Caller;
-use hal_crm::domain::projects;
+use hal_crm::domain::{api_keys, projects};
+use hal_crm::model::Scope;
 use hal_crm::store::{Store, schema};
 use hal_crm_tests::apigw::ApiRequest;
+use hal_crm_tests::mcp_request;
 use serde_json::json;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -233,18 +236,29 @@ async fn main() {
         ("TABLE_NAME", table.clone()),
         ("HAL_CURSOR_SECRET", "bench-cursor-secret".to_owned()),
     ];
-    let event = |n: usize| {
-        let body = json!({"project_id": project.id, "visitor_id": format!("v-{n}"), "email": format!("v{n}@acme.com"), "company": {"id": "acme"}});
-        ApiRequest::new("POST", "/api/widget/identify")
-            .json(&body)
-            .event()
-            .to_string()
+    let scopes = vec![Scope::ContactsRead, Scope::CompaniesRead];
+    let (_, key) = api_keys::create(&store, &project.id, "bench", scopes, "bench")
+        .await
+        .unwrap();
+    // The MCP endpoint is sent a tool call; every other binary an identify.
+    let event = |binary: &str, n: usize| {
+        let request = if binary.ends_with("/mcp") {
+            mcp_request(
+                &key,
+                "tools/call",
+                json!({"name": "search_contacts", "arguments": {"query": format!("v{n}")}}),
+            )
+        } else {
+            let body = json!({"project_id": project.id, "visitor_id": format!("v-{n}"), "email": format!("v{n}@acme.com"), "company": {"id": "acme"}});
+            ApiRequest::new("POST", "/api/widget/identify").json(&body)
+        };
+        request.event().to_string()
     };
     let mut samples: Vec<Vec<Sample>> = binaries.iter().map(|_| Vec::new()).collect();
     for n in 0..RUNS {
         for (index, (binary, samples)) in binaries.iter().zip(samples.iter_mut()).enumerate() {
             // A new visitor every run: each route run is a first identify.
-            let event = event(n * binaries.len() + index);
+            let event = event(binary, n * binaries.len() + index);
             samples.push(run_once(binary, &runtime_api, &shared, event, &env).await);
         }
     }

@@ -117,12 +117,9 @@ where
     H: FnOnce(&'static App, lambda_http::Request) -> Fut,
     Fut: Future<Output = Result<hal_crm::http::Response, hal_crm::ApiError>>,
 {
-    let route = route_key(&request);
+    route_key(&request);
     let request = request.into_lambda().expect("a valid API Gateway event");
-    let response = meter::ROUTE
-        .scope(route, hal_crm::http::serve(app, request, handler))
-        .await;
-    Answer::of(response)
+    Answer::of(hal_crm::http::serve(app, request, handler).await)
 }
 
 /// Sends a request as [`send`] does, as an invocation whose Lambda deadline
@@ -150,12 +147,11 @@ pub async fn send_with_budget(
     (Answer::of(response), headers)
 }
 
-/// `METHOD /path` of a request's route, as the permission record names it.
-fn route_key(request: &ApiRequest) -> String {
+/// Records that a request for its route (`METHOD /path`, as the
+/// permission record and `http::serve`'s scope name it) was sent.
+fn route_key(request: &ApiRequest) {
     let (method, path) = request.route();
-    let key = format!("{method} {path}");
-    meter::sent(&key);
-    key
+    meter::sent(&format!("{method} {path}"));
 }
 
 fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
@@ -170,16 +166,12 @@ fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
 pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
     let (method, path) = request.route();
     let route = route_of(method, path);
-    let key = route_key(&request);
-    let response = meter::ROUTE
-        .scope(
-            key,
-            (route.handler)(
-                app,
-                request.into_lambda().expect("a valid API Gateway event"),
-            ),
-        )
-        .await;
+    route_key(&request);
+    let response = (route.handler)(
+        app,
+        request.into_lambda().expect("a valid API Gateway event"),
+    )
+    .await;
     Answer::of(response)
 }
 
@@ -314,4 +306,44 @@ pub fn openapi_json() -> String {
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A JSON-RPC request to the MCP endpoint as a stateless 2025-11-25 client
+/// sends it after its handshake, with `key` as its bearer token.
+pub fn mcp_request(key: &str, method: &str, params: Value) -> ApiRequest {
+    ApiRequest::new("POST", "/mcp")
+        .header("authorization", &format!("Bearer {key}"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+}
+
+/// A tool's result through the MCP endpoint: `Ok(structuredContent)`, or
+/// `Err` with the SPEC §7 body of a tool error.
+pub async fn mcp_tool(
+    app: &'static App,
+    key: &str,
+    tool: &str,
+    arguments: Value,
+) -> Result<Value, Value> {
+    let answer = send(
+        app,
+        mcp_request(
+            key,
+            "tools/call",
+            serde_json::json!({"name": tool, "arguments": arguments}),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{tool}: {:#}", answer.body);
+    let result = &answer.body["result"];
+    assert!(result.is_object(), "{tool}: {:#}", answer.body);
+    if result["isError"] == Value::Bool(true) {
+        let text = result["content"][0]["text"]
+            .as_str()
+            .expect("an error text");
+        Err(serde_json::from_str(text).expect("a SPEC §7 body"))
+    } else {
+        Ok(result["structuredContent"].clone())
+    }
 }

@@ -70,12 +70,6 @@ impl Call {
     }
 }
 
-tokio::task_local! {
-    /// The route (`METHOD /path`) a request in flight is for: set by the
-    /// support's `send` and `call`, read by the meter.
-    pub static ROUTE: String;
-}
-
 /// Every DynamoDB permission a route used, across the whole test process:
 /// route → (IAM action, resource: `table` or `index/{name}`).
 static USED: Mutex<BTreeMap<String, BTreeSet<(String, String)>>> = Mutex::new(BTreeMap::new());
@@ -224,7 +218,7 @@ impl Intercept for Meter {
                     })
             })
             .sum();
-        if let (Ok(route), Some(Ok(json))) = (ROUTE.try_with(Clone::clone), &body) {
+        if let (Some(route), Some(Ok(json))) = (hal_crm::http::current_route(), &body) {
             let mut used = USED.lock().unwrap();
             used.entry(route)
                 .or_default()

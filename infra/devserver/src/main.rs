@@ -58,6 +58,10 @@ Try:
   curl -s {base}/api/v1/conversations -H "X-API-Key: $HAL_API_KEY"
   curl -s -X POST {base}/api/widget/set-deal -H 'Content-Type: application/json' \
        -d '{{"project_id": "'$HAL_PROJECT'", "visitor_id": "user_456", "company_id": "acme", "deal_value": 12000}}'
+  curl -s {base}/mcp -H "Authorization: Bearer $HAL_API_KEY" -H 'Content-Type: application/json' \
+       -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' \
+       -d '{{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {{"name": "pipeline_summary", "arguments": {{}}}}}}'
 "#,
         id = project.id,
         user = seed::DEMO_USER,

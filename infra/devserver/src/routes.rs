@@ -1,5 +1,6 @@
 //! The route table: every route of `template.yaml`, with the binary that serves
-//! it in AWS and the handler the dev server calls. A test checks this table,
+//! it in AWS and the handler the dev server calls (one binary may serve
+//! several routes of one path, as `mcp` does). A test checks this table,
 //! `template.yaml` and `functions/` against each other.
 
 use hal_crm::http::{Response, serve};
@@ -92,6 +93,9 @@ pub const ROUTES: &[Route] = &[
     route!("GET" "/api/v1/conversations/{id}" => "v1-get-conversation", None, handlers::v1::get_conversation),
     route!("POST" "/api/v1/conversations/{id}/messages" => "v1-reply", None, handlers::v1::reply),
     route!("PATCH" "/api/v1/conversations/{id}" => "v1-update-conversation", None, handlers::v1::update_conversation),
+    route!("POST" "/mcp" => "mcp", None, handlers::mcp::serve),
+    route!("GET" "/mcp" => "mcp", None, handlers::mcp::serve),
+    route!("DELETE" "/mcp" => "mcp", None, handlers::mcp::serve),
     route!("GET" "/api/openapi.json" => "get-openapi", None, handlers::openapi::get),
     route!("GET" "/widget.js" => "get-widget-script", None, handlers::sdk::script),
     route!("GET" "/widget.mjs" => "get-widget-module", None, handlers::sdk::module),

@@ -54,6 +54,8 @@ pub async fn demo_api_key(
             Scope::ContactsWrite,
             Scope::ConversationsRead,
             Scope::ConversationsWrite,
+            Scope::CompaniesRead,
+            Scope::CompaniesWrite,
         ];
         api_keys::create_with_secret(
             &app.store,

@@ -60,7 +60,9 @@ async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization,content-type,x-project-id,x-api-key"),
+            HeaderValue::from_static(
+                "authorization,content-type,x-project-id,x-api-key,mcp-protocol-version,mcp-method,mcp-name",
+            ),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

@@ -46,16 +46,10 @@ impl Fields {
             company.deal_value = deal_value;
         }
         if let Some(stage) = &self.stage {
-            let stage_id = match stage {
-                None => None,
-                Some(name) => Some(
-                    stages::find(project, name)
-                        .ok_or_else(|| stages::unknown(project))?
-                        .stage
-                        .id
-                        .clone(),
-                ),
-            };
+            let stage_id = stage
+                .as_deref()
+                .map(|name| stages::id_of(project, name))
+                .transpose()?;
             company.move_to(stage_id, company.updated_at);
         }
         if let Some(patch) = &self.metadata {
@@ -101,6 +95,18 @@ pub async fn update(
     id: &str,
     fields: &Fields,
 ) -> Result<Company, ApiError> {
+    change(store, project, id, |company| fields.apply(project, company)).await
+}
+
+/// Reads the company, `edit`s it and writes what changed, on the condition
+/// that what the edit was decided on is still there (`changes::company`);
+/// again on a fresh read when a concurrent write came first.
+async fn change(
+    store: &Store,
+    project: &Project,
+    id: &str,
+    edit: impl Fn(&mut Company) -> Result<(), ApiError>,
+) -> Result<Company, ApiError> {
     domain::until_committed(|| async {
         let old = store
             .get_company(&project.id, id)
@@ -108,10 +114,45 @@ pub async fn update(
             .ok_or_else(not_found)?;
         let mut new = old.clone();
         new.updated_at = Timestamp::now();
-        fields.apply(project, &mut new)?;
+        edit(&mut new)?;
         let mut writes = WriteSet::default();
         writes.push((), changes::company(&old, &new)?);
         Ok(store.commit(writes).await?.ok().map(|()| new))
+    })
+    .await
+}
+
+/// Adds a note to a company: its notes, a blank line, and the note headed
+/// by the time it was added. On the notes read (`changes::company`), so a
+/// note added at the same time is kept, not overwritten.
+pub async fn add_note(
+    store: &Store,
+    project: &Project,
+    id: &str,
+    note: &str,
+) -> Result<Company, ApiError> {
+    let note = note.trim();
+    validate::long_text("note", note, validate::MAX_NOTES_CHARS)?;
+    if note.is_empty() {
+        return Err(ApiError::validation("note", "must not be empty"));
+    }
+    change(store, project, id, |company| {
+        let entry = format!("[{}] {note}", company.updated_at);
+        let notes = match company.notes.as_deref() {
+            Some(notes) if !notes.is_empty() => format!("{notes}\n\n{entry}"),
+            _ => entry,
+        };
+        if notes.chars().count() > validate::MAX_NOTES_CHARS {
+            return Err(ApiError::validation(
+                "note",
+                format!(
+                    "the company's notes would exceed {} characters",
+                    validate::MAX_NOTES_CHARS
+                ),
+            ));
+        }
+        company.notes = Some(notes);
+        Ok(())
     })
     .await
 }

@@ -191,6 +191,16 @@ pub async fn visitor_message(
     .await
 }
 
+/// A reply's author (`agent` when none is given; never `visitor`) and its
+/// text, checked.
+pub fn reply_input(author: Option<Author>, text: &str) -> Result<(Author, String), ApiError> {
+    let author = author.unwrap_or(Author::Agent);
+    if author == Author::Visitor {
+        return Err(ApiError::validation("author", "must be agent or bot"));
+    }
+    Ok((author, body(text)?))
+}
+
 /// An agent's (or bot's) reply through v1.
 pub async fn reply(
     store: &Store,

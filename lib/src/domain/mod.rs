@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod identify;
 pub mod links;
+pub mod lists;
 pub mod members;
 pub mod pipeline;
 pub mod pipeline_admin;

@@ -39,6 +39,22 @@ pub struct Summary<'p> {
     pub recent: Vec<Company>,
 }
 
+/// Recent stage changes shown unless asked otherwise (0 to 50).
+const DEFAULT_RECENT: usize = 10;
+const MAX_RECENT: usize = 50;
+
+/// How many recent stage changes a summary shows: `recent`, 0 to 50, or
+/// 10 when absent.
+pub fn recent_count(recent: Option<i64>) -> Result<usize, ApiError> {
+    match recent {
+        None => Ok(DEFAULT_RECENT),
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= MAX_RECENT)
+            .ok_or_else(|| ApiError::validation("recent", "must be an integer from 0 to 50")),
+    }
+}
+
 /// The summary of `project`'s pipeline with up to `recent` recent changes.
 pub async fn summary<'p>(
     store: &Store,

@@ -38,6 +38,13 @@ pub fn find<'p>(project: &'p Project, name_or_id: &str) -> Option<Target<'p>> {
 }
 
 /// `422 unknown_stage`, listing the names that exist.
+/// The id of the stage `name_or_id` names (`unknown_stage` if none).
+pub fn id_of(project: &Project, name_or_id: &str) -> Result<String, ApiError> {
+    find(project, name_or_id)
+        .map(|target| target.stage.id.clone())
+        .ok_or_else(|| unknown(project))
+}
+
 pub fn unknown(project: &Project) -> ApiError {
     let valid: Vec<&str> = project.stages.iter().map(|s| s.name.as_str()).collect();
     ApiError::new(

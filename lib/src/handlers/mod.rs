@@ -7,6 +7,7 @@ pub mod companies;
 pub mod contacts;
 pub mod fields;
 pub mod links;
+pub mod mcp;
 pub mod members;
 pub mod openapi;
 pub mod pipeline;

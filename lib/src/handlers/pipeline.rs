@@ -11,10 +11,6 @@ use crate::views::{self, CompanyView};
 use lambda_http::Request;
 use serde::Serialize;
 
-/// Recent stage changes shown unless `?recent=` says otherwise (0 to 50).
-const DEFAULT_RECENT: usize = 10;
-const MAX_RECENT: usize = 50;
-
 /// Companies and the sum of their deal values (companies without one add 0;
 /// sums are exact to the millionth).
 #[derive(Serialize)]
@@ -61,14 +57,9 @@ pub(crate) struct SummaryView<'a> {
 
 pub async fn summary(app: &App, req: Request) -> Result<Response, ApiError> {
     let (_, membership) = auth::project_member(app, &req, Access::Read).await?;
-    let recent = match http::query_param(&req, "recent") {
-        None => DEFAULT_RECENT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= MAX_RECENT)
-            .ok_or_else(|| ApiError::validation("recent", "must be an integer from 0 to 50"))?,
-    };
+    // Text that is no integer is out of range like any other.
+    let recent = http::query_param(&req, "recent").map(|text| text.parse::<i64>().unwrap_or(-1));
+    let recent = pipeline_summary::recent_count(recent)?;
     let project = &membership.project;
     let summary = pipeline_summary::summary(&app.store, project, recent).await?;
     Ok(http::ok(&SummaryView {

@@ -2,10 +2,10 @@
 //! own fields and tags only) and conversations. The key's project is the only
 //! one a request reaches.
 
-use super::contacts::{Filters, page_of};
 use super::fields::ContactBody;
 use crate::app::App;
 use crate::auth;
+use crate::domain::lists::{self, ContactFilters};
 use crate::domain::{contacts, conversations};
 use crate::error::ApiError;
 use crate::http::{self, IdRule, PageRequest, Response};
@@ -13,7 +13,6 @@ use crate::ids::IdKind;
 use crate::model::{ApiKey, Author, Contact, Conversation, ConversationStatus, Message, Scope};
 use crate::store::keys;
 use crate::store::lists::Source;
-use crate::validate;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
@@ -55,12 +54,8 @@ async fn contact_of(app: &App, key: &ApiKey, req: &Request) -> Result<Contact, A
 
 pub async fn list_contacts(app: &App, req: Request) -> Result<Response, ApiError> {
     let key = auth::api_key(app, &req, Scope::ContactsRead).await?;
-    let filters = Filters {
-        email: http::query_param(&req, "email")
-            .map(|e| validate::email("email", &e))
-            .transpose()?,
-        ..Filters::default()
-    };
+    let email = http::query_param(&req, "email");
+    let filters = ContactFilters::parse(email.as_deref(), None, None, None)?;
     let page = PageRequest::parse(
         app,
         &req,
@@ -69,7 +64,14 @@ pub async fn list_contacts(app: &App, req: Request) -> Result<Response, ApiError
             key.project_id, filters.email
         ),
     )?;
-    let found = page_of(app, &key.project_id, &page, &filters).await?;
+    let found = lists::contacts(
+        &app.store,
+        &key.project_id,
+        &filters,
+        page.limit,
+        page.start.clone(),
+    )
+    .await?;
     Ok(page.respond(app, found, |c| c))
 }
 
@@ -114,22 +116,15 @@ pub async fn list_conversations(app: &App, req: Request) -> Result<Response, Api
         key.project_id
     );
     let page = PageRequest::parse(app, &req, scope)?;
-    let source = Source::Index(keys::project_conversations(&key.project_id));
-    let found = if status.is_none() && contact_id.is_none() {
-        app.store
-            .page::<Conversation>(&source, page.limit, page.start.clone(), true)
-            .await?
-    } else {
-        let keep = |c: &Conversation| {
-            status.is_none_or(|s| c.status == s)
-                && contact_id
-                    .as_ref()
-                    .is_none_or(|id| c.contact_id.as_ref() == Some(id))
-        };
-        app.store
-            .filtered_page(&source, page.limit, page.start.clone(), true, keep)
-            .await?
-    };
+    let found = lists::conversations(
+        &app.store,
+        &key.project_id,
+        status,
+        contact_id.as_deref(),
+        page.limit,
+        page.start.clone(),
+    )
+    .await?;
     Ok(page.respond(app, found, |c| c))
 }
 
@@ -195,11 +190,7 @@ pub(crate) struct Reply {
 pub async fn reply(app: &App, req: Request) -> Result<Response, ApiError> {
     let key = auth::api_key(app, &req, Scope::ConversationsWrite).await?;
     let reply: Reply = http::parse_body(&req)?;
-    let author = reply.author.unwrap_or(Author::Agent);
-    if author == Author::Visitor {
-        return Err(ApiError::validation("author", "must be agent or bot"));
-    }
-    let text = conversations::body(&reply.body)?;
+    let (author, text) = conversations::reply_input(reply.author, &reply.body)?;
     let conversation = conversation_of(app, &key, &req).await?;
     let (_, message) = conversations::reply(&app.store, &conversation, author, &text).await?;
     Ok(http::json(StatusCode::CREATED, &message))

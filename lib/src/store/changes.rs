@@ -239,7 +239,9 @@ pub fn contact(old: &Contact, new: &Contact) -> Result<ItemWrite, StoreError> {
 /// Everything but `contact_count`, which only link writes change (with
 /// `ADD`), and only while the company's delete has not begun. A changed
 /// stage or deal value moves the pipeline totals in the same transaction,
-/// on the condition that both are still the ones read.
+/// on the condition that both are still the ones read. Changed notes must
+/// be the ones read too: a note added (`companies::add_note`) is the notes
+/// read and one more, so two added at once both stay.
 pub fn company(old: &Company, new: &Company) -> Result<ItemWrite, StoreError> {
     let mut diff = Diff::new(old, new);
     diff.write.require_absent("deleting");
@@ -248,6 +250,9 @@ pub fn company(old: &Company, new: &Company) -> Result<ItemWrite, StoreError> {
             .require_same("stage_id", attribute(&old.stage_id)?)
             .require_same("deal_value", attribute(&old.deal_value)?)
             .with_totals(TotalsChange::of(Some(old), Some(new)));
+    }
+    if old.notes != new.notes {
+        diff.write.require_same("notes", attribute(&old.notes)?);
     }
     diff.field("name", &old.name, &new.name)?;
     diff.field("domain", &old.domain, &new.domain)?;
