@@ -3,6 +3,8 @@
 # DynamoDB Local (in memory, on free loopback ports, stopped on exit):
 #
 #   control     unit tests and integration tests straight against DynamoDB Local
+#               (among them the flows through every route's own binary, the
+#               dev server's binaries mode)
 #   production  the integration tests again, through the production-semantics
 #               harness (infra/dynamodb-harness): eventually consistent and
 #               index reads trail writes by HAL_LAG_MS, overlapping
@@ -37,7 +39,9 @@ harness_args=(
 # Tests wait on DynamoDB, not on the CPU: run more of them than there are cores.
 threads=${HAL_TEST_THREADS:-8}
 
-cargo build --locked -p hal-dynamodb-harness -p hal-devserver
+# The route binaries too, in this one invocation: the binaries mode's tests
+# (tests/binaries.rs) run the flows through them.
+cargo build --locked -p hal-dynamodb-harness -p hal-devserver -p hal-crm-functions
 cargo test --workspace --locked --no-run "$@"
 
 HARNESS_PID=

@@ -170,18 +170,33 @@ impl ApiRequest {
         if let Some(claims) = &self.claims {
             context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
         }
-        json!({
+        // Payload 2.0 moves the cookies out of the headers.
+        let mut headers = self.headers.clone();
+        let cookies: Vec<String> = headers
+            .remove("cookie")
+            .map(|c| {
+                c.split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut event = json!({
             "version": "2.0",
             "routeKey": route_key,
             "rawPath": self.raw_path,
             "rawQueryString": self.raw_query,
-            "headers": self.headers,
+            "headers": headers,
             "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
             "pathParameters": if self.path_parameters.is_empty() { json!(null) } else { json!(self.path_parameters) },
             "requestContext": context,
             "body": body,
             "isBase64Encoded": is_base64,
-        })
+        });
+        if !cookies.is_empty() {
+            event["cookies"] = json!(cookies);
+        }
+        event
     }
 
     /// The request a handler receives in Lambda for this event.

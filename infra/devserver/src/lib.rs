@@ -2,7 +2,9 @@
 //! behind an emulation of API Gateway (HTTP API, payload v2), on DynamoDB Local.
 
 pub mod apigw;
+pub mod functions;
 pub mod jwt;
 pub mod routes;
 pub mod seed;
 pub mod server;
+pub mod template;

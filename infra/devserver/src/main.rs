@@ -3,8 +3,16 @@
 use hal_crm::App;
 use hal_crm::cursor::CursorKey;
 use hal_crm::store::{Store, schema};
-use hal_devserver::{jwt::DevJwt, seed, server};
+use hal_devserver::functions::Functions;
+use hal_devserver::{jwt::DevJwt, seed, server, template};
+use std::collections::BTreeMap;
 use std::env;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// API Gateway's integration timeout for HTTP APIs.
+const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn var(name: &str, default: &str) -> String {
     env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -18,7 +26,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = var("TABLE_NAME", "hal-crm");
     let dev_secret = var("HAL_DEV_JWT_SECRET", "hal-dev-secret");
     let jwt = DevJwt::new(&dev_secret);
-    let cursor_key = CursorKey::new(var("HAL_CURSOR_SECRET", "hal-dev-cursor-secret"));
+    let cursor_secret = var("HAL_CURSOR_SECRET", "hal-dev-cursor-secret");
+    let cursor_key = CursorKey::new(cursor_secret.clone());
+    // `--binaries`: every request runs its route's own binary (built in
+    // HAL_BINARIES, target/debug) under a local Lambda, not a handler here.
+    let binaries = env::args().any(|a| a == "--binaries");
 
     let store = Store::local(&endpoint, table.as_str());
     if !schema::table_exists(store.client(), &table).await? {
@@ -35,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = format!("http://{}", listener.local_addr()?);
     println!(
         r#"
-HAL CRM dev server on {base}  (DynamoDB Local {endpoint}, table {table})
+HAL CRM dev server on {base}  (DynamoDB Local {endpoint}, table {table}){mode}
 
 Demo project id: {id}
 Dev token (user {user}, 30 days):
@@ -64,9 +76,35 @@ Try:
             "params": {{"name": "pipeline_summary", "arguments": {{}}}}}}'
 "#,
         id = project.id,
+        mode = if binaries {
+            "\nBinaries mode: each request runs its route's binary (logs below under its name)"
+        } else {
+            ""
+        },
         user = seed::DEMO_USER,
     );
-    let router = server::demo(&project.id).merge(server::router(app, jwt));
+    let api = if binaries {
+        let refs = BTreeMap::from([
+            ("Table", table.clone()),
+            ("CursorSecret", cursor_secret.clone()),
+        ]);
+        let mut functions = template::functions(&std::fs::read_to_string("template.yaml")?, &refs)?;
+        // What `sam local --env-vars` sets: DynamoDB Local's address.
+        for function in &mut functions {
+            function
+                .environment
+                .insert("DYNAMODB_ENDPOINT".into(), endpoint.clone());
+        }
+        let lambda = Functions::new(
+            PathBuf::from(var("HAL_BINARIES", "target/debug")),
+            functions.clone(),
+            INTEGRATION_TIMEOUT,
+        );
+        server::binaries_router(&functions, Arc::new(lambda), jwt)
+    } else {
+        server::router(app, jwt)
+    };
+    let router = server::demo(&project.id).merge(api);
     axum::serve(listener, router).await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use lambda_http::Request;
 use std::future::Future;
 use std::pin::Pin;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Auth {
     /// The HTTP API's JWT authorizer (account routes).
     Jwt,

@@ -1,36 +1,91 @@
 //! The dev server's HTTP side: axum matches the route (its `{param}` syntax is
 //! API Gateway's), checks the bearer token where the template puts the JWT
-//! authorizer, and hands the handler the request a Lambda would get.
+//! authorizer, and hands the handler the request a Lambda would get: in
+//! this process, or (the binaries mode) as the v2 event to the route's own
+//! binary, whose answer it maps back as an HTTP API does.
 
 use crate::apigw::ApiRequest;
+use crate::functions::{Functions, Outcome};
 use crate::jwt::DevJwt;
-use crate::routes::{Auth, ROUTES, Route};
+use crate::routes::{Auth, Handler, ROUTES, Route};
+use crate::template::Function;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::RawPathParams;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{MethodFilter, on};
+use axum::routing::{MethodFilter, MethodRouter};
+use base64::Engine;
 use hal_crm::App;
+use std::sync::Arc;
 
 /// API Gateway's own payload limit; the handlers enforce the API's 64 KiB.
 const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
+/// What answers a routed request: the route's handler in this process, or
+/// the route's own binary (the binaries mode, `functions`).
+#[derive(Clone)]
+pub enum Backend {
+    InProcess(&'static App),
+    Binaries(Arc<Functions>),
+}
+
+/// A route as API Gateway matches it, and what serves it.
+#[derive(Clone, Copy)]
+struct Target {
+    method: &'static str,
+    path: &'static str,
+    auth: Auth,
+    binary: &'static str,
+    handler: Option<Handler>,
+}
+
+/// The in-process dev server: every route of the route table.
 pub fn router(app: &'static App, jwt: DevJwt) -> Router {
+    let targets = ROUTES.iter().map(|r: &'static Route| Target {
+        method: r.method,
+        path: r.path,
+        auth: r.auth,
+        binary: r.binary,
+        handler: Some(r.handler),
+    });
+    gateway(targets, Backend::InProcess(app), jwt)
+}
+
+/// The binaries mode: every route of `template.yaml`'s functions, each
+/// invoking its function's binary.
+pub fn binaries_router(template: &[Function], functions: Arc<Functions>, jwt: DevJwt) -> Router {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+    let targets: Vec<Target> = template
+        .iter()
+        .flat_map(|f| {
+            f.routes.iter().map(|r| Target {
+                method: leak(&r.method),
+                path: leak(&r.path),
+                auth: r.auth,
+                binary: leak(&f.binary),
+                handler: None,
+            })
+        })
+        .collect();
+    gateway(targets, Backend::Binaries(functions), jwt)
+}
+
+fn gateway(targets: impl IntoIterator<Item = Target>, backend: Backend, jwt: DevJwt) -> Router {
     let mut router = Router::new();
-    for route in ROUTES {
-        let method = Method::from_bytes(route.method.as_bytes()).expect("route methods are valid");
+    let mut methods: std::collections::BTreeMap<&str, MethodRouter> = Default::default();
+    for target in targets {
+        let method = Method::from_bytes(target.method.as_bytes()).expect("route methods are valid");
         let filter = MethodFilter::try_from(method).expect("route methods are standard");
-        let jwt = jwt.clone();
-        router = router.route(
-            route.path,
-            on(
-                filter,
-                move |params: RawPathParams, req: axum::extract::Request| {
-                    dispatch(app, jwt.clone(), route, params, req)
-                },
-            ),
-        );
+        let (jwt, backend) = (jwt.clone(), backend.clone());
+        let handler = move |params: RawPathParams, req: axum::extract::Request| {
+            dispatch(backend.clone(), jwt.clone(), target, params, req)
+        };
+        let entry = methods.remove(target.path).unwrap_or_default();
+        methods.insert(target.path, entry.on(filter, handler));
+    }
+    for (path, method_router) in methods {
+        router = router.route(path, method_router);
     }
     // API Gateway matches route keys (method and path): a path served for
     // other methods is as unknown as any other.
@@ -81,9 +136,9 @@ async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Resp
 }
 
 async fn dispatch(
-    app: &'static App,
+    backend: Backend,
     jwt: DevJwt,
-    route: &'static Route,
+    route: Target,
     params: RawPathParams,
     req: axum::extract::Request,
 ) -> Response {
@@ -117,16 +172,101 @@ async fn dispatch(
         }
     }
     let request_id = api.request_id().to_owned();
-    let Ok(request) = api.into_lambda() else {
-        return gateway_message(StatusCode::BAD_REQUEST, "Bad Request");
+    let mut response = match (&backend, route.handler) {
+        (Backend::InProcess(app), Some(handler)) => {
+            let Ok(request) = api.into_lambda() else {
+                return gateway_message(StatusCode::BAD_REQUEST, "Bad Request");
+            };
+            let (parts, body) = handler(app, request).await.into_parts();
+            Response::from_parts(parts, Body::from(body.to_vec()))
+        }
+        (Backend::Binaries(functions), _) => {
+            let outcome = functions
+                .invoke(route.binary, api.event().to_string())
+                .await;
+            integration_response(route.binary, outcome)
+        }
+        (Backend::InProcess(_), None) => gateway_message(StatusCode::NOT_FOUND, "Not Found"),
     };
-    let response = (route.handler)(app, request).await;
-    let (parts, body) = response.into_parts();
-    let mut response = Response::from_parts(parts, Body::from(body.to_vec()));
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("apigw-requestid", id);
     }
     response
+}
+
+/// What an HTTP API answers for an invocation (payload format 2.0): the
+/// function's response document; `500 Internal Server Error` for a
+/// function error or a document it cannot read; `503 Service Unavailable`
+/// when no answer comes within the integration timeout (docs/decisions.md).
+pub fn integration_response(binary: &str, outcome: Outcome) -> Response {
+    let document = match outcome {
+        Outcome::Response(bytes) => bytes,
+        Outcome::FunctionError(error) => {
+            tracing::warn!(binary, error, "function error");
+            return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        }
+        Outcome::NoAnswer => {
+            tracing::warn!(binary, "no answer within the integration timeout");
+            return gateway_message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+        }
+    };
+    match proxy_response(&document) {
+        Some(response) => response,
+        None => {
+            tracing::warn!(binary, "malformed Lambda response");
+            gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
+}
+
+/// A Lambda proxy response (payload 2.0): `statusCode`, `headers`,
+/// `multiValueHeaders`, `cookies`, `body` (`isBase64Encoded`). Valid JSON
+/// without a `statusCode` is a 200 with that JSON as its body, as API
+/// Gateway has it; anything else is `None`.
+fn proxy_response(document: &[u8]) -> Option<Response> {
+    let value: serde_json::Value = serde_json::from_slice(document).ok()?;
+    let Some(status) = value.get("statusCode") else {
+        let mut response = Response::new(Body::from(value.to_string()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Some(response);
+    };
+    let status = StatusCode::from_u16(u16::try_from(status.as_u64()?).ok()?).ok()?;
+    let body = match value.get("body") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(body) => {
+            let text = body.as_str()?;
+            if value["isBase64Encoded"].as_bool() == Some(true) {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .ok()?
+            } else {
+                text.as_bytes().to_vec()
+            }
+        }
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in value["headers"].as_object().into_iter().flatten() {
+        let name = header::HeaderName::from_bytes(name.as_bytes()).ok()?;
+        headers.insert(name, HeaderValue::from_str(value.as_str()?).ok()?);
+    }
+    for (name, values) in value["multiValueHeaders"].as_object().into_iter().flatten() {
+        let name = header::HeaderName::from_bytes(name.as_bytes()).ok()?;
+        for value in values.as_array()? {
+            headers.append(name.clone(), HeaderValue::from_str(value.as_str()?).ok()?);
+        }
+    }
+    for cookie in value["cookies"].as_array().into_iter().flatten() {
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(cookie.as_str()?).ok()?,
+        );
+    }
+    Some(response)
 }
 
 /// API Gateway's own answers (before any function runs) are `{"message": ...}`.
