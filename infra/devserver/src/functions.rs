@@ -45,11 +45,18 @@ struct Invocation {
     reply: Reply,
 }
 
-/// A running execution environment: the process and the queue its
-/// Runtime API hands out.
+/// A running execution environment: the process, the queue its Runtime
+/// API hands out, and that API's server (stopped with it).
 struct Instance {
     child: Child,
     events: mpsc::Sender<Invocation>,
+    runtime_api: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.runtime_api.abort();
+    }
 }
 
 struct Slot {
@@ -165,7 +172,9 @@ impl Functions {
             .await
             .map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        tokio::spawn(axum::serve(listener, router).into_future());
+        let runtime_api = tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
         let path = self.binaries.join(&function.binary);
         let mut child = Command::new(&path)
             .env_clear()
@@ -209,7 +218,11 @@ impl Functions {
                 }
             });
         }
-        Ok(Instance { child, events })
+        Ok(Instance {
+            child,
+            events,
+            runtime_api,
+        })
     }
 }
 
