@@ -13,7 +13,7 @@ where
     H: Fn(&'static App, Request) -> Fut + Sync,
     Fut: Future<Output = Result<Response, ApiError>> + Send,
 {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     // Lives as long as the execution environment; leaking it gives handlers a
     // plain `&App` without reference counting.
     let app: &'static App = Box::leak(Box::new(App::from_env()?));
@@ -21,4 +21,29 @@ where
         Ok::<_, Infallible>(http::serve(app, req, &handler).await)
     }))
     .await
+}
+
+/// Logging as Lambda's advanced logging controls set it: the level from
+/// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG` when it is a level, else INFO),
+/// JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`. What
+/// `lambda_http::tracing::init_default_subscriber` does, without its
+/// `EnvFilter` (per-target directives, which Lambda never sets), whose
+/// regex engine is about 1 MB of every binary (docs/performance.md).
+pub fn init_logging() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| level.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(level);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 }

@@ -10,7 +10,8 @@ use lambda_http::{Body, Error, Request, Response, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    // The routes' logging set-up (what a route's main does before its App).
+    hal_crm::lambda::init_logging();
     let app: &'static App = Box::leak(Box::new(App::from_env()?));
     run(service_fn(move |_: Request| async move {
         // Any key: a miss is a full GetItem round trip all the same.

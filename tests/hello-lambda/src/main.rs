@@ -5,7 +5,14 @@ use lambda_http::{Body, Error, Request, Response, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    // The routes' logging set-up, as hal_crm::lambda::init_logging has it
+    // (this package stays apart from hal-crm: see Cargo.toml).
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .json()
+        .init();
     run(service_fn(|_: Request| async {
         Ok::<_, Error>(Response::new(Body::from("hello")))
     }))
