@@ -551,3 +551,50 @@ async fn notes_added_at_once_are_all_kept() {
         assert!(text.contains(&format!("] {note}")), "{note} lost: {text}");
     }
 }
+
+#[tokio::test]
+async fn requests_the_protocol_refuses_are_4xx_with_a_code() {
+    let it = everything().await;
+    let post = |body: &str| {
+        ApiRequest::new("POST", "/mcp")
+            .header("authorization", &format!("Bearer {}", it.key))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body.as_bytes().to_vec())
+    };
+    let budget = Duration::from_secs(9);
+    let ping = r#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#;
+    for (request, status, code) in [
+        (post("{"), 400, "invalid_json"),
+        (post("[]"), 415, "unsupported_media_type"),
+        (
+            ApiRequest::new("POST", "/mcp")
+                .header("x-api-key", &it.key)
+                .header("content-type", "application/json")
+                .body(ping.as_bytes().to_vec()),
+            406,
+            "not_acceptable",
+        ),
+        (
+            post(ping).header("mcp-protocol-version", "1999-01-01"),
+            400,
+            "invalid_mcp_request",
+        ),
+        (
+            ApiRequest::new("GET", "/mcp").header("x-api-key", &it.key),
+            405,
+            "method_not_allowed",
+        ),
+    ] {
+        let (answer, headers) = send_with_budget(it.app, request, budget).await;
+        assert_eq!(
+            (answer.status.as_u16(), answer.error_code()),
+            (status, code),
+            "{:#}",
+            answer.body
+        );
+        if status == 405 {
+            assert_eq!(headers["allow"], "POST");
+        }
+    }
+}

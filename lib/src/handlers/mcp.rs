@@ -10,8 +10,9 @@ use crate::error::ApiError;
 use crate::http::{self, MAX_BODY_BYTES, Response};
 use crate::mcp::{self, Call};
 use http_body_util::BodyExt;
-use lambda_http::http::{HeaderValue, header};
+use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request};
+use serde::de::IgnoredAny;
 use tower_service::Service;
 
 /// The key's secret: the bearer token, else `X-API-Key`.
@@ -40,11 +41,17 @@ pub async fn serve(app: &'static App, mut req: Request) -> Result<Response, ApiE
     if req.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
+    // Not JSON at all: the API's own answer (rmcp's would be a 415).
+    if req.method() == Method::POST
+        && serde_json::from_slice::<IgnoredAny>(req.body().as_ref()).is_err()
+    {
+        return Err(ApiError::invalid_json());
+    }
     req.extensions_mut().insert(Call {
         app,
         key,
         scope: http::current_scope(),
-        request_id,
+        request_id: request_id.clone(),
     });
     let response = mcp::service()
         .call(req)
@@ -56,5 +63,39 @@ pub async fn serve(app: &'static App, mut req: Request) -> Result<Response, ApiE
         .await
         .map_err(|err| ApiError::internal(format!("MCP response body: {err}")))?
         .to_bytes();
+    if parts.status.is_client_error() && !is_json(&parts.headers) {
+        return Ok(refusal(parts, &body, &request_id));
+    }
     Ok(Response::from_parts(parts, Body::from(body.to_vec())))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"))
+}
+
+/// rmcp refuses a request at the HTTP level (wrong method, `Accept`,
+/// content type, protocol version header, a body that is no JSON-RPC
+/// message) with a status and plain text; the API answers with the same
+/// status and headers and a SPEC §7 body whose code says which.
+fn refusal(
+    mut parts: lambda_http::http::response::Parts,
+    text: &[u8],
+    request_id: &str,
+) -> Response {
+    let code = match parts.status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_ACCEPTABLE => "not_acceptable",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "invalid_mcp_request",
+    };
+    let error = ApiError::new(parts.status, code, String::from_utf8_lossy(text));
+    let body = error.body(request_id).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
