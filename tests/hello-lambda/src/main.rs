@@ -7,11 +7,17 @@ use lambda_http::{Body, Error, Request, Response, run, service_fn};
 async fn main() -> Result<(), Error> {
     // The routes' logging set-up, as hal_crm::lambda::init_logging has it
     // (this package stays apart from hal-crm: see Cargo.toml).
-    tracing_subscriber::fmt()
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let filter = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("rmcp", LevelFilter::WARN);
+    let logs = tracing_subscriber::fmt::layer()
         .with_target(false)
-        .without_time()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-        .json()
+        .without_time();
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(logs.json())
         .init();
     run(service_fn(|_: Request| async {
         Ok::<_, Error>(Response::new(Body::from("hello")))
