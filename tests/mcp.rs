@@ -11,15 +11,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const EVERY: [Scope; 6] = [
-    Scope::ContactsRead,
-    Scope::ContactsWrite,
-    Scope::ConversationsRead,
-    Scope::ConversationsWrite,
-    Scope::CompaniesRead,
-    Scope::CompaniesWrite,
-];
-
 const READ_TOOLS: [&str; 8] = [
     "search_contacts",
     "get_contact",
@@ -77,13 +68,27 @@ impl Integration {
             .header("X-Project-Id", &self.project.id)
     }
 
+    /// Acme through the account API.
+    async fn acme(&self) -> Value {
+        self.ok(self
+            .account("GET", "/api/companies/{id}")
+            .path_param("id", "acme"))
+            .await
+    }
+
+    /// A listing tool's result once it lists exactly one record under
+    /// `field` (lists read an index, which trails the writes before them).
+    async fn lists_one(&self, tool: &str, arguments: Value, field: &str) -> Value {
+        eventually(&format!("{tool} lists one of {field}"), || async {
+            let found = self.tool_ok(tool, arguments.clone()).await;
+            (found[field].as_array()?.len() == 1).then_some(found)
+        })
+        .await
+    }
+
     /// Acme as `alice` made it: no refused write changed it.
     async fn assert_acme_untouched(&self) {
-        let acme = self
-            .ok(self
-                .account("GET", "/api/companies/{id}")
-                .path_param("id", "acme"))
-            .await;
+        let acme = self.acme().await;
         assert_eq!(
             (&acme["stage"], &acme["deal_value"], &acme["notes"]),
             (&json!("Qualified"), &json!(1000.0), &Value::Null)
@@ -108,7 +113,7 @@ impl Integration {
 }
 
 async fn everything() -> Integration {
-    integration_on(fresh_app().await, &EVERY).await
+    integration_on(fresh_app().await, &Scope::ALL).await
 }
 
 #[tokio::test]
@@ -250,21 +255,12 @@ async fn every_tool_answers_what_the_rest_routes_answer() {
     let it = everything().await;
     let (alice, conversation) = it.alice().await;
     // Reads.
-    let found = eventually("alice is listed", || async {
-        let found = it.tool_ok("search_contacts", json!({"query": "ali"})).await;
-        (found["contacts"].as_array()?.len() == 1).then_some(found)
-    })
-    .await;
-    assert_eq!(found["contacts"][0]["id"], alice.as_str());
     for args in [
+        json!({"query": "ali"}),
         json!({"email": "ALICE@acme.com"}),
         json!({"company_id": "acme"}),
     ] {
-        let found = eventually("alice is listed", || async {
-            let found = it.tool_ok("search_contacts", args.clone()).await;
-            (found["contacts"].as_array()?.len() == 1).then_some(found)
-        })
-        .await;
+        let found = it.lists_one("search_contacts", args, "contacts").await;
         assert_eq!(found["contacts"][0]["id"], alice.as_str());
     }
     let contact = it
@@ -281,20 +277,16 @@ async fn every_tool_answers_what_the_rest_routes_answer() {
     let company = it
         .tool_ok("get_company", json!({"company_id": "acme"}))
         .await;
-    let rest = it
-        .ok(it
-            .account("GET", "/api/companies/{id}")
-            .path_param("id", "acme"))
-        .await;
+    let rest = it.acme().await;
     assert_eq!(company["company"], rest);
     assert_eq!(company["contacts"][0]["id"], alice.as_str());
-    let board = eventually("acme is on the board", || async {
-        let found = it
-            .tool_ok("search_companies", json!({"stage": "qualified"}))
-            .await;
-        (found["companies"].as_array()?.len() == 1).then_some(found)
-    })
-    .await;
+    let board = it
+        .lists_one(
+            "search_companies",
+            json!({"stage": "qualified"}),
+            "companies",
+        )
+        .await;
     assert_eq!(board["companies"][0]["id"], "acme");
     let summary = it.tool_ok("pipeline_summary", json!({})).await;
     let rest = it.ok(it.account("GET", "/api/pipeline")).await;
@@ -303,13 +295,13 @@ async fn every_tool_answers_what_the_rest_routes_answer() {
     let stages = it.tool_ok("list_pipeline_stages", json!({})).await;
     let rest = it.ok(it.account("GET", "/api/stages")).await;
     assert_eq!(stages["stages"], rest["data"]);
-    let conversations = eventually("the conversation is listed", || async {
-        let found = it
-            .tool_ok("list_conversations", json!({"status": "open"}))
-            .await;
-        (found["conversations"].as_array()?.len() == 1).then_some(found)
-    })
-    .await;
+    let conversations = it
+        .lists_one(
+            "list_conversations",
+            json!({"status": "open"}),
+            "conversations",
+        )
+        .await;
     assert_eq!(
         conversations["conversations"][0]["id"],
         conversation.as_str()
@@ -334,11 +326,7 @@ async fn every_tool_answers_what_the_rest_routes_answer() {
         json!({"company_id": "acme", "note": "Wants a demo."}),
     )
     .await;
-    let rest = it
-        .ok(it
-            .account("GET", "/api/companies/{id}")
-            .path_param("id", "acme"))
-        .await;
+    let rest = it.acme().await;
     assert_eq!(
         (&rest["stage"], &rest["deal_value"]),
         (&json!("New"), &json!(2500.5))
@@ -377,7 +365,7 @@ async fn every_tool_answers_what_the_rest_routes_answer() {
 #[tokio::test]
 async fn a_tool_needs_its_scope_and_a_key_reaches_its_own_project_only() {
     let app = fresh_app().await;
-    let it = integration_on(app, &EVERY).await;
+    let it = integration_on(app, &Scope::ALL).await;
     let (alice, conversation) = it.alice().await;
     for (tool, args, scope) in [
         ("search_contacts", json!({}), Scope::ContactsRead),
@@ -421,7 +409,7 @@ async fn a_tool_needs_its_scope_and_a_key_reaches_its_own_project_only() {
             Scope::ConversationsWrite,
         ),
     ] {
-        let others: Vec<Scope> = EVERY.into_iter().filter(|s| *s != scope).collect();
+        let others: Vec<Scope> = Scope::ALL.into_iter().filter(|s| *s != scope).collect();
         let lacking = it.with_scopes(&others).await;
         let (code, details) = lacking.tool_error(tool, args).await;
         assert_eq!(code, "insufficient_scope", "{tool}");
@@ -436,7 +424,7 @@ async fn a_tool_needs_its_scope_and_a_key_reaches_its_own_project_only() {
         .await;
     assert!(contact.get("companies").is_none(), "{contact:#}");
     // Another project's key sees nothing of this one.
-    let other = integration_on(app, &EVERY).await;
+    let other = integration_on(app, &Scope::ALL).await;
     other.alice().await;
     assert_eq!(
         other
@@ -452,13 +440,9 @@ async fn a_tool_needs_its_scope_and_a_key_reaches_its_own_project_only() {
             .0,
         "conversation_not_found"
     );
-    let theirs = eventually("their alice is listed", || async {
-        let found = other
-            .tool_ok("search_contacts", json!({"query": "alice"}))
-            .await;
-        (found["contacts"].as_array()?.len() == 1).then_some(found)
-    })
-    .await;
+    let theirs = other
+        .lists_one("search_contacts", json!({"query": "alice"}), "contacts")
+        .await;
     assert_ne!(theirs["contacts"][0]["id"], alice.as_str());
     let (code, _) = other
         .tool_error(
@@ -541,11 +525,7 @@ async fn notes_added_at_once_are_all_kept() {
     for added in racing {
         added.await.unwrap().expect("a note is added");
     }
-    let rest = it
-        .ok(it
-            .account("GET", "/api/companies/{id}")
-            .path_param("id", "acme"))
-        .await;
+    let rest = it.acme().await;
     let text = rest["notes"].as_str().unwrap();
     for note in &notes {
         assert!(text.contains(&format!("] {note}")), "{note} lost: {text}");

@@ -393,6 +393,18 @@ pub enum Scope {
     CompaniesWrite,
 }
 
+impl Scope {
+    /// Every scope a key can have.
+    pub const ALL: [Scope; 6] = [
+        Scope::ContactsRead,
+        Scope::ContactsWrite,
+        Scope::ConversationsRead,
+        Scope::ConversationsWrite,
+        Scope::CompaniesRead,
+        Scope::CompaniesWrite,
+    ];
+}
+
 /// An integration's key. The secret is shown once at creation; only its
 /// SHA-256 is stored, and it is the item's key, so a lookup is one GetItem.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

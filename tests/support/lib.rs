@@ -117,7 +117,7 @@ where
     H: FnOnce(&'static App, lambda_http::Request) -> Fut,
     Fut: Future<Output = Result<hal_crm::http::Response, hal_crm::ApiError>>,
 {
-    route_key(&request);
+    note_sent(&request);
     let request = request.into_lambda().expect("a valid API Gateway event");
     Answer::of(hal_crm::http::serve(app, request, handler).await)
 }
@@ -149,7 +149,7 @@ pub async fn send_with_budget(
 
 /// Records that a request for its route (`METHOD /path`, as the
 /// permission record and `http::serve`'s scope name it) was sent.
-fn route_key(request: &ApiRequest) {
+fn note_sent(request: &ApiRequest) {
     let (method, path) = request.route();
     meter::sent(&format!("{method} {path}"));
 }
@@ -166,7 +166,7 @@ fn route_of(method: &str, path: &str) -> &'static hal_devserver::routes::Route {
 pub async fn send(app: &'static App, request: ApiRequest) -> Answer {
     let (method, path) = request.route();
     let route = route_of(method, path);
-    route_key(&request);
+    note_sent(&request);
     let response = (route.handler)(
         app,
         request.into_lambda().expect("a valid API Gateway event"),

@@ -49,14 +49,7 @@ pub async fn demo_api_key(
         &api_keys::hash(&format!("{dev_secret}|{}", project.id))[..40]
     );
     if api_keys::authenticate(&app.store, &secret).await?.is_none() {
-        let scopes = vec![
-            Scope::ContactsRead,
-            Scope::ContactsWrite,
-            Scope::ConversationsRead,
-            Scope::ConversationsWrite,
-            Scope::CompaniesRead,
-            Scope::CompaniesWrite,
-        ];
+        let scopes = Scope::ALL.to_vec();
         api_keys::create_with_secret(
             &app.store,
             &project.id,
