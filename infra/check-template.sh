@@ -6,13 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source infra/python-tools.sh
+python_tools deploy
 tools=.cache/deploy-tools
-if ! cmp -s infra/deploy-tools.txt "$tools/installed.txt" 2>/dev/null; then
-  echo "installing deployment tools into $tools" >&2
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet --disable-pip-version-check -r infra/deploy-tools.txt
-  cp infra/deploy-tools.txt "$tools/installed.txt"
-fi
 export PATH="$PWD/$tools/bin:$PATH" SAM_CLI_TELEMETRY=0
 
 status=0

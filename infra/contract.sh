@@ -14,14 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/devserver.sh
 
+source infra/python-tools.sh
+python_tools contract
 tools=.cache/contract-tools
-if ! cmp -s infra/contract-tools.txt "$tools/installed.txt" 2>/dev/null; then
-  echo "installing contract tools into $tools" >&2
-  rm -rf "$tools"
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet --disable-pip-version-check -r infra/contract-tools.txt
-  cp infra/contract-tools.txt "$tools/installed.txt"
-fi
 
 "$tools/bin/openapi-spec-validator" docs/openapi.json
 

@@ -9,14 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source infra/python-tools.sh
+python_tools mcp
 tools=.cache/mcp-tools
-if ! cmp -s infra/mcp-tools.txt "$tools/installed.txt" 2>/dev/null; then
-  echo "installing MCP client tools into $tools" >&2
-  rm -rf "$tools"
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet --disable-pip-version-check -r infra/mcp-tools.txt
-  cp infra/mcp-tools.txt "$tools/installed.txt"
-fi
 
 if [ -z "${HAL_BASE:-}" ]; then
   source infra/devserver.sh
