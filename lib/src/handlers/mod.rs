@@ -27,16 +27,37 @@ use lambda_http::Request;
 /// The contact a path parameter names (`404 contact_not_found` for an id no
 /// contact can have).
 fn contact_id(req: &Request, name: &str) -> Result<String, ApiError> {
-    http::record_id(
-        req,
+    possible_contact_id(http::path_param(req, name)?, name)
+}
+
+/// The company a path parameter names (`404 company_not_found` for an id no
+/// company can have).
+fn company_id(req: &Request, name: &str) -> Result<String, ApiError> {
+    possible_company_id(http::path_param(req, name)?, name)
+}
+
+/// `id` (a path parameter or a tool's argument, `name`) if a contact can
+/// have it, else `404 contact_not_found`.
+pub(crate) fn possible_contact_id(id: String, name: &str) -> Result<String, ApiError> {
+    http::possible_id(
+        id,
         name,
         IdRule::Generated(IdKind::Contact),
         domain::contacts::not_found,
     )
 }
 
-/// The company a path parameter names (`404 company_not_found` for an id no
-/// company can have).
-fn company_id(req: &Request, name: &str) -> Result<String, ApiError> {
-    http::record_id(req, name, IdRule::External, domain::companies::not_found)
+/// `id` if a company can have it, else `404 company_not_found`.
+pub(crate) fn possible_company_id(id: String, name: &str) -> Result<String, ApiError> {
+    http::possible_id(id, name, IdRule::External, domain::companies::not_found)
+}
+
+/// `id` if a conversation can have it, else `404 conversation_not_found`.
+pub(crate) fn possible_conversation_id(id: String, name: &str) -> Result<String, ApiError> {
+    http::possible_id(
+        id,
+        name,
+        IdRule::Generated(IdKind::Conversation),
+        domain::conversations::not_found,
+    )
 }

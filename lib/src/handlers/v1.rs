@@ -8,8 +8,7 @@ use crate::auth;
 use crate::domain::lists::{self, ContactFilters};
 use crate::domain::{contacts, conversations};
 use crate::error::ApiError;
-use crate::http::{self, IdRule, PageRequest, Response};
-use crate::ids::IdKind;
+use crate::http::{self, PageRequest, Response};
 use crate::model::{ApiKey, Author, Contact, Conversation, ConversationStatus, Message, Scope};
 use crate::store::keys;
 use crate::store::lists::Source;
@@ -129,12 +128,7 @@ pub async fn list_conversations(app: &App, req: Request) -> Result<Response, Api
 }
 
 async fn conversation_of(app: &App, key: &ApiKey, req: &Request) -> Result<Conversation, ApiError> {
-    let id = http::record_id(
-        req,
-        "id",
-        IdRule::Generated(IdKind::Conversation),
-        conversations::not_found,
-    )?;
+    let id = super::possible_conversation_id(http::path_param(req, "id")?, "id")?;
     app.store
         .get_conversation(&key.project_id, &id)
         .await?

@@ -6,8 +6,8 @@ use super::{Args, Call, ToolError};
 use crate::domain::lists::{self, CompanyFilters, ContactFilters};
 use crate::domain::{companies, contacts, conversations, pipeline_summary};
 use crate::error::ApiError;
-use crate::http::{IdRule, PageRequest, possible_id};
-use crate::ids::IdKind;
+use crate::handlers::{possible_company_id, possible_contact_id, possible_conversation_id};
+use crate::http::PageRequest;
 use crate::model::{ApiKey, Company, Event, Message, Project, Scope};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
@@ -55,21 +55,8 @@ async fn project_of(call: &Call, key: &ApiKey) -> Result<Project, ApiError> {
         .ok_or_else(|| ApiError::not_found("project_not_found", "no such project"))
 }
 
-fn contact_id(id: String) -> Result<String, ApiError> {
-    possible_id(
-        id,
-        "contact_id",
-        IdRule::Generated(IdKind::Contact),
-        contacts::not_found,
-    )
-}
-
-fn company_id(id: String) -> Result<String, ApiError> {
-    possible_id(id, "company_id", IdRule::External, companies::not_found)
-}
-
 async fn company_of(call: &Call, project: &Project, id: String) -> Result<Company, ApiError> {
-    let id = company_id(id)?;
+    let id = possible_company_id(id, "company_id")?;
     call.app
         .store
         .get_company(&project.id, &id)
@@ -158,7 +145,7 @@ impl Tools {
     ) -> Result<Json<ContactDetail>, ToolError> {
         run(&call, "get_contact", async {
             let key = call.scoped(Scope::ContactsRead)?;
-            let id = contact_id(args?.contact_id)?;
+            let id = possible_contact_id(args?.contact_id, "contact_id")?;
             let store = &call.app.store;
             let (contact, links) = store
                 .get_contact_with_links(&key.project_id, &id)
@@ -498,7 +485,7 @@ impl Tools {
             let key = call.scoped(Scope::CompaniesWrite)?;
             let args = args?;
             let project = project_of(&call, key).await?;
-            let id = company_id(args.company_id)?;
+            let id = possible_company_id(args.company_id, "company_id")?;
             let company = companies::add_note(&call.app.store, &project, &id, &args.note).await?;
             Ok(CompanyOut::of(&project, &company))
         })
@@ -534,12 +521,7 @@ async fn conversation_of(
     key: &ApiKey,
     id: String,
 ) -> Result<crate::model::Conversation, ApiError> {
-    let id = possible_id(
-        id,
-        "conversation_id",
-        IdRule::Generated(IdKind::Conversation),
-        conversations::not_found,
-    )?;
+    let id = possible_conversation_id(id, "conversation_id")?;
     call.app
         .store
         .get_conversation(&key.project_id, &id)
@@ -554,7 +536,7 @@ async fn update_company(
     fields: &companies::Fields,
 ) -> Result<CompanyOut, ApiError> {
     let project = project_of(call, key).await?;
-    let id = company_id(id)?;
+    let id = possible_company_id(id, "company_id")?;
     let company = companies::update(&call.app.store, &project, &id, fields).await?;
     Ok(CompanyOut::of(&project, &company))
 }
