@@ -12,6 +12,7 @@ use crate::model::{ApiKey, Company, Event, Message, Project, Scope};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
 use rmcp::handler::server::common::schema_for_input;
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Json;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, JsonObject};
@@ -19,7 +20,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// Events a contact or company shows with it.
 const RECENT_EVENTS: i32 = 10;
@@ -541,7 +542,15 @@ async fn update_company(
     Ok(CompanyOut::of(&project, &company))
 }
 
+/// The tools, built once per process (rmcp's default builds them again for
+/// every request).
+fn router() -> &'static ToolRouter<Tools> {
+    static ROUTER: LazyLock<ToolRouter<Tools>> = LazyLock::new(Tools::tool_router);
+    &ROUTER
+}
+
 #[tool_handler(
+    router = router(),
     name = "hal-crm",
     instructions = "HAL's CRM: the contacts (people) and companies a website's chat widget \
                     learnt about, the sales pipeline (stages, deal values) and the chat \
@@ -560,8 +569,7 @@ impl ServerHandler for Tools {
     ) -> Result<CallToolResponse, ErrorData> {
         let scope = Call::of(&context).map(|c| c.scope);
         let tcc = ToolCallContext::new(self, request, context);
-        let router = Self::tool_router();
-        let call = router.call(tcc);
+        let call = router().call(tcc);
         match scope {
             Some(scope) => crate::http::within(scope, call).await,
             None => call.await,
