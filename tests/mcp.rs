@@ -6,7 +6,9 @@
 use super::{Integration, integration_on};
 use hal_crm::model::Scope;
 use hal_crm_tests::apigw::ApiRequest;
-use hal_crm_tests::{eventually, fresh_app, mcp_request, mcp_tool, send, send_with_budget};
+use hal_crm_tests::{
+    eventually, fresh_app, mcp_request, mcp_tool, mcp_tools_json, repo_root, send, send_with_budget,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -224,9 +226,23 @@ async fn both_protocol_revisions_discover_the_server_and_list_every_tool() {
     }
 }
 
+fn committed_tool_list() -> String {
+    std::fs::read_to_string(repo_root().join("docs/mcp-tools.json")).unwrap()
+}
+
+#[test]
+fn the_committed_tool_list_is_the_one_the_code_generates() {
+    assert!(
+        committed_tool_list() == mcp_tools_json(),
+        "docs/mcp-tools.json is stale: run infra/openapi.sh"
+    );
+}
+
 /// Every tool, once, described for a model: input and output schemas, and
-/// hints that say which ones only read.
+/// hints that say which ones only read; the list as committed.
 fn check_tools(tools: &Value) {
+    let committed: Value = serde_json::from_str(&committed_tool_list()).unwrap();
+    assert_eq!(tools, &committed["tools"]);
     let tools = tools.as_array().expect("tools");
     let names: BTreeSet<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     let expected: BTreeSet<&str> = READ_TOOLS.iter().chain(&WRITE_TOOLS).copied().collect();

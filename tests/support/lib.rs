@@ -303,6 +303,14 @@ pub fn openapi_json() -> String {
     text
 }
 
+/// The MCP tool list generated from the code, as `docs/mcp-tools.json`
+/// holds it.
+pub fn mcp_tools_json() -> String {
+    let mut text = serde_json::to_string_pretty(&hal_crm::mcp::catalogue()).expect("JSON");
+    text.push('\n');
+    text
+}
+
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

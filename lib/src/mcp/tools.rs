@@ -1,8 +1,9 @@
-//! The tools. Each checks its key's scope, then its arguments, then calls
-//! the domain function its REST route calls; every rule lives there.
+//! The tools: what each takes, answers and needs (`tools!`, read by the
+//! dispatch and by the catalogue a model reads), and their work, which calls
+//! the domain functions the REST routes call; every rule lives there.
 
+use super::Call;
 use super::shapes::*;
-use super::{Args, Call, ToolError};
 use crate::domain::lists::{self, CompanyFilters, ContactFilters};
 use crate::domain::{companies, contacts, conversations, pipeline_summary};
 use crate::error::ApiError;
@@ -11,41 +12,112 @@ use crate::http::PageRequest;
 use crate::model::{ApiKey, Company, Event, Message, Project, Scope};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
-use rmcp::handler::server::common::schema_for_input;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::handler::server::wrapper::Json;
-use rmcp::model::{CallToolRequestParams, CallToolResponse, JsonObject};
-use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
+use rmcp::model::JsonObject;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::future::Future;
-use std::sync::{Arc, LazyLock};
 
 /// Events a contact or company shows with it.
 const RECENT_EVENTS: i32 = 10;
 /// Contacts a company shows with it (the rest through `search_contacts`).
 const COMPANY_CONTACTS: i32 = 25;
 
-#[derive(Clone)]
-pub struct Tools;
-
-/// The input schema of a tool taking `T`.
-fn input<T: JsonSchema + 'static>() -> Arc<JsonObject> {
-    schema_for_input::<T>().expect("tool inputs are objects")
+/// What a tool may do, as MCP's annotations tell a client.
+pub(super) struct Hints {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
 }
 
-/// Runs a tool's work, its failure a tool error. (Tools spell out their
-/// result type, `Result<Json<T>, ToolError>`: rmcp's macro reads the output
-/// schema from it, and not through an alias.)
-async fn run<T>(
-    call: &Call,
-    tool: &str,
-    work: impl Future<Output = Result<T, ApiError>>,
-) -> Result<Json<T>, ToolError> {
-    work.await
-        .map(Json)
-        .map_err(|err| ToolError::new(&err, call, tool))
+/// Reads the CRM only.
+const READS: Hints = Hints {
+    read_only: true,
+    destructive: false,
+    idempotent: true,
+    open_world: false,
+};
+/// Replaces a value; the same call again changes nothing more.
+const OVERWRITES: Hints = Hints {
+    read_only: false,
+    destructive: true,
+    idempotent: true,
+    open_world: false,
+};
+/// Adds to what is there; each call adds again.
+const ADDS: Hints = Hints {
+    destructive: false,
+    idempotent: false,
+    ..OVERWRITES
+};
+/// Adds, and someone outside the CRM (a visitor) sees it.
+const SENDS: Hints = Hints {
+    open_world: true,
+    ..ADDS
+};
+
+/// One tool as the catalogue (`super::catalogue`) describes it.
+pub(super) struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub hints: Hints,
+    pub scope: Scope,
+    /// Its arguments' and its result's JSON Schemas.
+    pub schemas: fn() -> (JsonObject, JsonObject),
+}
+
+/// Declares the tools once: `name(Arguments) -> Result, scope, hints, title,
+/// description;` gives `call` (the dispatch: scope, arguments, work) and
+/// `specs` (the catalogue's source).
+macro_rules! tools {
+    ($($name:ident($args:ty) -> $out:ty, $scope:ident, $hints:ident, $title:literal, $description:literal;)*) => {
+        /// Runs the tool `name` for `call`: `None` if there is no such tool.
+        pub(super) async fn call(
+            call: &Call,
+            name: &str,
+            arguments: JsonObject,
+        ) -> Option<Result<Value, ApiError>> {
+            Some(match name {
+                $(stringify!($name) => run(call, Scope::$scope, arguments, $name).await,)*
+                _ => return None,
+            })
+        }
+
+        /// Every tool, in the order a client lists them.
+        pub(super) fn specs() -> Vec<ToolSpec> {
+            vec![$(ToolSpec {
+                name: stringify!($name),
+                title: $title,
+                description: $description,
+                hints: $hints,
+                scope: Scope::$scope,
+                schemas: || (super::input_schema::<$args>(), super::output_schema::<$out>()),
+            },)*]
+        }
+    };
+}
+
+/// A tool's run: its scope, then its arguments (parsed like a REST body, so
+/// a refused field is `validation_failed` naming it), then its work.
+async fn run<'a, A, T, F>(
+    call: &'a Call,
+    scope: Scope,
+    arguments: JsonObject,
+    work: impl FnOnce(&'a Call, A) -> F,
+) -> Result<Value, ApiError>
+where
+    A: DeserializeOwned,
+    T: Serialize,
+    F: Future<Output = Result<T, ApiError>>,
+{
+    crate::auth::require_scope(&call.key, scope)?;
+    let args = crate::http::from_json(Value::Object(arguments))?;
+    // Boxed: the dispatch's future stays small whichever tool it runs (the
+    // largest tool's future inline overflows a worker's stack in debug).
+    let answer = Box::pin(work(call, args)).await?;
+    serde_json::to_value(answer).map_err(|err| ApiError::internal(format!("tool result: {err}")))
 }
 
 async fn project_of(call: &Call, key: &ApiKey) -> Result<Project, ApiError> {
@@ -87,434 +159,325 @@ fn page(
     PageRequest::new(call.app, limit, cursor, scope)
 }
 
-#[tool_router]
-impl Tools {
-    #[tool(
-        description = "Find contacts (people) of the CRM: by the start of their name or email \
-                       (`query`), an exact `email`, a `tag`, or a company (`company_id`). Pages of \
-                       up to 100; pass `next_cursor` back as `cursor` for more. Needs contacts:read.",
-        input_schema = input::<SearchContacts>(),
-        annotations(title = "Search contacts", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn search_contacts(
-        &self,
-        call: Call,
-        Args(args): Args<SearchContacts>,
-    ) -> Result<Json<ContactList>, ToolError> {
-        run(&call, "search_contacts", async {
-            let key = call.scoped(Scope::ContactsRead)?;
-            let args = args?;
-            let filters = ContactFilters::parse(
-                args.email.as_deref(),
-                args.company_id.as_deref(),
-                args.tag.as_deref(),
-                args.query.as_deref(),
-            )?;
-            let page = page(
-                &call,
-                "search_contacts",
-                &filters,
-                args.limit,
-                args.cursor.as_deref(),
-            )?;
-            let found = lists::contacts(
-                &call.app.store,
-                &key.project_id,
-                &filters,
-                page.limit,
-                page.start.clone(),
-            )
-            .await?;
-            Ok(ContactList {
-                next_cursor: page.next_cursor(call.app, found.last_key.as_ref()),
-                contacts: found.items,
+tools! {
+    search_contacts(SearchContacts) -> ContactList, ContactsRead, READS,
+        "Search contacts",
+        "Find contacts (people) of the CRM: by the start of their name or email \
+         (`query`), an exact `email`, a `tag`, or a company (`company_id`). Pages of \
+         up to 100; pass `next_cursor` back as `cursor` for more.";
+    get_contact(ContactRef) -> ContactDetail, ContactsRead, READS,
+        "Get a contact",
+        "One contact with its latest events and (with companies:read) its \
+         companies.";
+    search_companies(SearchCompanies) -> CompanyList, CompaniesRead, READS,
+        "Search companies",
+        "Find companies of the CRM: the companies on a pipeline `stage` (most \
+         recently changed first, or by `sort: deal_value`), or those with a \
+         `domain`; with neither, all. Pages of up to 100.";
+    get_company(CompanyRef) -> CompanyDetail, CompaniesRead, READS,
+        "Get a company",
+        "One company: its stage, deal value and notes, its latest events and (with \
+         contacts:read) its first contacts.";
+    list_pipeline_stages(NoArguments) -> StageList, CompaniesRead, READS,
+        "List pipeline stages",
+        "The stages of the sales pipeline, in order: the names `search_companies` \
+         and `set_company_stage` take.";
+    pipeline_summary(PipelineSummaryArgs) -> PipelineSummary, CompaniesRead, READS,
+        "Pipeline summary",
+        "What is in each pipeline stage and what it is worth: per stage the number \
+         of companies and the sum of their deal values (exact), the whole \
+         pipeline's, and the companies whose stage changed last.";
+    list_conversations(ListConversations) -> ConversationList, ConversationsRead, READS,
+        "List conversations",
+        "Chat conversations with the site's visitors, latest activity first; only \
+         `open` or `closed` ones, or one contact's. Pages of up to 100.";
+    get_conversation(ConversationRef) -> ConversationDetail, ConversationsRead, READS,
+        "Get a conversation",
+        "One conversation with a page of its messages, oldest first.";
+    set_company_stage(SetCompanyStage) -> CompanyOut, CompaniesWrite, OVERWRITES,
+        "Set a company's stage",
+        "Put a company on a pipeline stage, exactly as given (earlier stages \
+         included). Answers the company.";
+    set_deal_value(SetDealValue) -> CompanyOut, CompaniesWrite, OVERWRITES,
+        "Set a deal value",
+        "Set (or, with null, clear) the deal value of a company. Answers the \
+         company.";
+    add_company_note(AddCompanyNote) -> CompanyOut, CompaniesWrite, ADDS,
+        "Add a company note",
+        "Add a note to a company: appended to its notes with the time, never \
+         replacing them. Answers the company.";
+    reply_to_conversation(ReplyToConversation) -> Message, ConversationsWrite, SENDS,
+        "Reply to a conversation",
+        "Send a message into a conversation as an agent (or bot): the visitor sees \
+         it in the chat widget. Answers the message.";
+}
+
+async fn search_contacts(call: &Call, args: SearchContacts) -> Result<ContactList, ApiError> {
+    let key = &call.key;
+    let filters = ContactFilters::parse(
+        args.email.as_deref(),
+        args.company_id.as_deref(),
+        args.tag.as_deref(),
+        args.query.as_deref(),
+    )?;
+    let page = page(
+        call,
+        "search_contacts",
+        &filters,
+        args.limit,
+        args.cursor.as_deref(),
+    )?;
+    let found = lists::contacts(
+        &call.app.store,
+        &key.project_id,
+        &filters,
+        page.limit,
+        page.start.clone(),
+    )
+    .await?;
+    Ok(ContactList {
+        next_cursor: page.next_cursor(call.app, found.last_key.as_ref()),
+        contacts: found.items,
+    })
+}
+
+async fn get_contact(call: &Call, args: ContactRef) -> Result<ContactDetail, ApiError> {
+    let key = &call.key;
+    let id = possible_contact_id(args.contact_id, "contact_id")?;
+    let store = &call.app.store;
+    let (contact, links) = store
+        .get_contact_with_links(&key.project_id, &id)
+        .await?
+        .ok_or_else(contacts::not_found)?;
+    let companies = if key.scopes.contains(&Scope::CompaniesRead) {
+        let project = project_of(call, key).await?;
+        let keys = links
+            .iter()
+            .map(|l| keys::company(&key.project_id, &l.company_id).key)
+            .collect();
+        let companies: Vec<Company> = store.get_many(keys).await?;
+        Some(
+            companies
+                .iter()
+                .map(|c| CompanyOut::of(&project, c))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let source = Source::Partition(keys::events_of(&key.project_id, EventOwner::Contact(&id)));
+    Ok(ContactDetail {
+        contact,
+        companies,
+        recent_events: events(call, source).await?,
+    })
+}
+
+async fn search_companies(call: &Call, args: SearchCompanies) -> Result<CompanyList, ApiError> {
+    let key = &call.key;
+    let project = project_of(call, key).await?;
+    let filters = CompanyFilters::parse(
+        &project,
+        args.stage.as_deref(),
+        args.domain.as_deref(),
+        args.sort.as_deref(),
+    )?;
+    let page = page(
+        call,
+        "search_companies",
+        &filters,
+        args.limit,
+        args.cursor.as_deref(),
+    )?;
+    let found = lists::companies(
+        &call.app.store,
+        &project,
+        &filters,
+        page.limit,
+        page.start.clone(),
+    )
+    .await?;
+    Ok(CompanyList {
+        next_cursor: page.next_cursor(call.app, found.last_key.as_ref()),
+        companies: found
+            .items
+            .iter()
+            .map(|c| CompanyOut::of(&project, c))
+            .collect(),
+    })
+}
+
+async fn get_company(call: &Call, args: CompanyRef) -> Result<CompanyDetail, ApiError> {
+    let key = &call.key;
+    let project = project_of(call, key).await?;
+    let company = company_of(call, &project, args.company_id).await?;
+    let contacts = if key.scopes.contains(&Scope::ContactsRead) {
+        let filters = ContactFilters {
+            company_id: Some(company.id.clone()),
+            ..ContactFilters::default()
+        };
+        let page = lists::contacts(
+            &call.app.store,
+            &project.id,
+            &filters,
+            COMPANY_CONTACTS,
+            None,
+        )
+        .await?;
+        Some(page.items)
+    } else {
+        None
+    };
+    let source = Source::Index(keys::company_events(&project.id, &company.id));
+    Ok(CompanyDetail {
+        recent_events: events(call, source).await?,
+        company: CompanyOut::of(&project, &company),
+        contacts,
+    })
+}
+
+async fn list_pipeline_stages(call: &Call, _: NoArguments) -> Result<StageList, ApiError> {
+    let key = &call.key;
+    let project = project_of(call, key).await?;
+    let stages = crate::handlers::stages::views(&project)
+        .into_iter()
+        .map(|s| StageOut {
+            id: s.id.to_owned(),
+            name: s.name.to_owned(),
+            position: s.position,
+        })
+        .collect();
+    Ok(StageList { stages })
+}
+
+async fn pipeline_summary(
+    call: &Call,
+    args: PipelineSummaryArgs,
+) -> Result<PipelineSummary, ApiError> {
+    let key = &call.key;
+    let recent = pipeline_summary::recent_count(args.recent)?;
+    let project = project_of(call, key).await?;
+    let summary = pipeline_summary::summary(&call.app.store, &project, recent).await?;
+    Ok(PipelineSummary {
+        stages: summary
+            .stages
+            .iter()
+            .map(|s| StageTotalOut {
+                id: s.id.to_owned(),
+                name: s.name.to_owned(),
+                position: s.position,
+                companies: s.total.companies,
+                total_deal_value: s.total.deal_value,
             })
-        })
-        .await
-    }
+            .collect(),
+        all: TotalOut {
+            companies: summary.all.companies,
+            total_deal_value: summary.all.deal_value,
+        },
+        recent_stage_changes: summary
+            .recent
+            .iter()
+            .map(|c| CompanyOut::of(&project, c))
+            .collect(),
+    })
+}
 
-    #[tool(
-        description = "One contact with its latest events and (with companies:read) its \
-                       companies. Needs contacts:read.",
-        input_schema = input::<ContactRef>(),
-        annotations(title = "Get a contact", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn get_contact(
-        &self,
-        call: Call,
-        Args(args): Args<ContactRef>,
-    ) -> Result<Json<ContactDetail>, ToolError> {
-        run(&call, "get_contact", async {
-            let key = call.scoped(Scope::ContactsRead)?;
-            let id = possible_contact_id(args?.contact_id, "contact_id")?;
-            let store = &call.app.store;
-            let (contact, links) = store
-                .get_contact_with_links(&key.project_id, &id)
-                .await?
-                .ok_or_else(contacts::not_found)?;
-            let companies = if key.scopes.contains(&Scope::CompaniesRead) {
-                let project = project_of(&call, key).await?;
-                let keys = links
-                    .iter()
-                    .map(|l| keys::company(&key.project_id, &l.company_id).key)
-                    .collect();
-                let companies: Vec<Company> = store.get_many(keys).await?;
-                Some(
-                    companies
-                        .iter()
-                        .map(|c| CompanyOut::of(&project, c))
-                        .collect(),
-                )
-            } else {
-                None
-            };
-            let source =
-                Source::Partition(keys::events_of(&key.project_id, EventOwner::Contact(&id)));
-            Ok(ContactDetail {
-                contact,
-                companies,
-                recent_events: events(&call, source).await?,
-            })
-        })
-        .await
-    }
+async fn list_conversations(
+    call: &Call,
+    args: ListConversations,
+) -> Result<ConversationList, ApiError> {
+    let key = &call.key;
+    let filters = (args.status, &args.contact_id);
+    let page = page(
+        call,
+        "list_conversations",
+        filters,
+        args.limit,
+        args.cursor.as_deref(),
+    )?;
+    let found = lists::conversations(
+        &call.app.store,
+        &key.project_id,
+        args.status,
+        args.contact_id.as_deref(),
+        page.limit,
+        page.start.clone(),
+    )
+    .await?;
+    Ok(ConversationList {
+        next_cursor: page.next_cursor(call.app, found.last_key.as_ref()),
+        conversations: found.items,
+    })
+}
 
-    #[tool(
-        description = "Find companies of the CRM: the companies on a pipeline `stage` (most \
-                       recently changed first, or by `sort: deal_value`), or those with a \
-                       `domain`; with neither, all. Pages of up to 100. Needs companies:read.",
-        input_schema = input::<SearchCompanies>(),
-        annotations(title = "Search companies", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn search_companies(
-        &self,
-        call: Call,
-        Args(args): Args<SearchCompanies>,
-    ) -> Result<Json<CompanyList>, ToolError> {
-        run(&call, "search_companies", async {
-            let key = call.scoped(Scope::CompaniesRead)?;
-            let args = args?;
-            let project = project_of(&call, key).await?;
-            let filters = CompanyFilters::parse(
-                &project,
-                args.stage.as_deref(),
-                args.domain.as_deref(),
-                args.sort.as_deref(),
-            )?;
-            let page = page(
-                &call,
-                "search_companies",
-                &filters,
-                args.limit,
-                args.cursor.as_deref(),
-            )?;
-            let found = lists::companies(
-                &call.app.store,
-                &project,
-                &filters,
-                page.limit,
-                page.start.clone(),
-            )
-            .await?;
-            Ok(CompanyList {
-                next_cursor: page.next_cursor(call.app, found.last_key.as_ref()),
-                companies: found
-                    .items
-                    .iter()
-                    .map(|c| CompanyOut::of(&project, c))
-                    .collect(),
-            })
-        })
-        .await
-    }
+async fn get_conversation(
+    call: &Call,
+    args: ConversationRef,
+) -> Result<ConversationDetail, ApiError> {
+    let key = &call.key;
+    let conversation = conversation_of(call, key, args.conversation_id).await?;
+    let page = page(
+        call,
+        "get_conversation",
+        &conversation.id,
+        args.limit,
+        args.cursor.as_deref(),
+    )?;
+    let source = Source::Collection {
+        partition: keys::conversation_collection(&key.project_id, &conversation.id),
+        prefix: keys::MESSAGE_PREFIX,
+    };
+    let messages = call
+        .app
+        .store
+        .page::<Message>(&source, page.limit, page.start.clone(), false)
+        .await?;
+    Ok(ConversationDetail {
+        conversation,
+        next_cursor: page.next_cursor(call.app, messages.last_key.as_ref()),
+        messages: messages.items,
+    })
+}
 
-    #[tool(
-        description = "One company: its stage, deal value and notes, its latest events and (with \
-                       contacts:read) its first contacts. Needs companies:read.",
-        input_schema = input::<CompanyRef>(),
-        annotations(title = "Get a company", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn get_company(
-        &self,
-        call: Call,
-        Args(args): Args<CompanyRef>,
-    ) -> Result<Json<CompanyDetail>, ToolError> {
-        run(&call, "get_company", async {
-            let key = call.scoped(Scope::CompaniesRead)?;
-            let project = project_of(&call, key).await?;
-            let company = company_of(&call, &project, args?.company_id).await?;
-            let contacts = if key.scopes.contains(&Scope::ContactsRead) {
-                let filters = ContactFilters {
-                    company_id: Some(company.id.clone()),
-                    ..ContactFilters::default()
-                };
-                let page = lists::contacts(
-                    &call.app.store,
-                    &project.id,
-                    &filters,
-                    COMPANY_CONTACTS,
-                    None,
-                )
-                .await?;
-                Some(page.items)
-            } else {
-                None
-            };
-            let source = Source::Index(keys::company_events(&project.id, &company.id));
-            Ok(CompanyDetail {
-                recent_events: events(&call, source).await?,
-                company: CompanyOut::of(&project, &company),
-                contacts,
-            })
-        })
-        .await
-    }
+async fn set_company_stage(call: &Call, args: SetCompanyStage) -> Result<CompanyOut, ApiError> {
+    let key = &call.key;
+    let fields = companies::Fields {
+        stage: Some(Some(args.stage)),
+        ..companies::Fields::default()
+    };
+    update_company(call, key, args.company_id, &fields).await
+}
 
-    #[tool(
-        description = "The stages of the sales pipeline, in order: the names `search_companies` \
-                       and `set_company_stage` take. Needs companies:read.",
-        input_schema = input::<NoArguments>(),
-        annotations(title = "List pipeline stages", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn list_pipeline_stages(
-        &self,
-        call: Call,
-        Args(args): Args<NoArguments>,
-    ) -> Result<Json<StageList>, ToolError> {
-        run(&call, "list_pipeline_stages", async {
-            let key = call.scoped(Scope::CompaniesRead)?;
-            args?;
-            let project = project_of(&call, key).await?;
-            let stages = crate::handlers::stages::views(&project)
-                .into_iter()
-                .map(|s| StageOut {
-                    id: s.id.to_owned(),
-                    name: s.name.to_owned(),
-                    position: s.position,
-                })
-                .collect();
-            Ok(StageList { stages })
-        })
-        .await
-    }
+async fn set_deal_value(call: &Call, args: SetDealValue) -> Result<CompanyOut, ApiError> {
+    let key = &call.key;
+    let fields = companies::Fields {
+        deal_value: Some(
+            args.deal_value
+                .map(|v| crate::validate::deal_value("deal_value", v))
+                .transpose()?,
+        ),
+        ..companies::Fields::default()
+    };
+    update_company(call, key, args.company_id, &fields).await
+}
 
-    #[tool(
-        description = "What is in each pipeline stage and what it is worth: per stage the number \
-                       of companies and the sum of their deal values (exact), the whole \
-                       pipeline's, and the companies whose stage changed last. Needs companies:read.",
-        input_schema = input::<PipelineSummaryArgs>(),
-        annotations(title = "Pipeline summary", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn pipeline_summary(
-        &self,
-        call: Call,
-        Args(args): Args<PipelineSummaryArgs>,
-    ) -> Result<Json<PipelineSummary>, ToolError> {
-        run(&call, "pipeline_summary", async {
-            let key = call.scoped(Scope::CompaniesRead)?;
-            let recent = pipeline_summary::recent_count(args?.recent)?;
-            let project = project_of(&call, key).await?;
-            let summary = pipeline_summary::summary(&call.app.store, &project, recent).await?;
-            Ok(PipelineSummary {
-                stages: summary
-                    .stages
-                    .iter()
-                    .map(|s| StageTotalOut {
-                        id: s.id.to_owned(),
-                        name: s.name.to_owned(),
-                        position: s.position,
-                        companies: s.total.companies,
-                        total_deal_value: s.total.deal_value,
-                    })
-                    .collect(),
-                all: TotalOut {
-                    companies: summary.all.companies,
-                    total_deal_value: summary.all.deal_value,
-                },
-                recent_stage_changes: summary
-                    .recent
-                    .iter()
-                    .map(|c| CompanyOut::of(&project, c))
-                    .collect(),
-            })
-        })
-        .await
-    }
+async fn add_company_note(call: &Call, args: AddCompanyNote) -> Result<CompanyOut, ApiError> {
+    let key = &call.key;
+    let project = project_of(call, key).await?;
+    let id = possible_company_id(args.company_id, "company_id")?;
+    let company = companies::add_note(&call.app.store, &project, &id, &args.note).await?;
+    Ok(CompanyOut::of(&project, &company))
+}
 
-    #[tool(
-        description = "Chat conversations with the site's visitors, latest activity first; only \
-                       `open` or `closed` ones, or one contact's. Pages of up to 100. Needs \
-                       conversations:read.",
-        input_schema = input::<ListConversations>(),
-        annotations(title = "List conversations", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn list_conversations(
-        &self,
-        call: Call,
-        Args(args): Args<ListConversations>,
-    ) -> Result<Json<ConversationList>, ToolError> {
-        run(&call, "list_conversations", async {
-            let key = call.scoped(Scope::ConversationsRead)?;
-            let args = args?;
-            let filters = (args.status, &args.contact_id);
-            let page = page(
-                &call,
-                "list_conversations",
-                filters,
-                args.limit,
-                args.cursor.as_deref(),
-            )?;
-            let found = lists::conversations(
-                &call.app.store,
-                &key.project_id,
-                args.status,
-                args.contact_id.as_deref(),
-                page.limit,
-                page.start.clone(),
-            )
-            .await?;
-            Ok(ConversationList {
-                next_cursor: page.next_cursor(call.app, found.last_key.as_ref()),
-                conversations: found.items,
-            })
-        })
-        .await
-    }
-
-    #[tool(
-        description = "One conversation with a page of its messages, oldest first. Needs \
-                       conversations:read.",
-        input_schema = input::<ConversationRef>(),
-        annotations(title = "Get a conversation", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn get_conversation(
-        &self,
-        call: Call,
-        Args(args): Args<ConversationRef>,
-    ) -> Result<Json<ConversationDetail>, ToolError> {
-        run(&call, "get_conversation", async {
-            let key = call.scoped(Scope::ConversationsRead)?;
-            let args = args?;
-            let conversation = conversation_of(&call, key, args.conversation_id).await?;
-            let page = page(
-                &call,
-                "get_conversation",
-                &conversation.id,
-                args.limit,
-                args.cursor.as_deref(),
-            )?;
-            let source = Source::Collection {
-                partition: keys::conversation_collection(&key.project_id, &conversation.id),
-                prefix: keys::MESSAGE_PREFIX,
-            };
-            let messages = call
-                .app
-                .store
-                .page::<Message>(&source, page.limit, page.start.clone(), false)
-                .await?;
-            Ok(ConversationDetail {
-                conversation,
-                next_cursor: page.next_cursor(call.app, messages.last_key.as_ref()),
-                messages: messages.items,
-            })
-        })
-        .await
-    }
-
-    #[tool(
-        description = "Put a company on a pipeline stage, exactly as given (earlier stages \
-                       included). Answers the company. Needs companies:write.",
-        input_schema = input::<SetCompanyStage>(),
-        annotations(title = "Set a company's stage", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
-    )]
-    async fn set_company_stage(
-        &self,
-        call: Call,
-        Args(args): Args<SetCompanyStage>,
-    ) -> Result<Json<CompanyOut>, ToolError> {
-        run(&call, "set_company_stage", async {
-            let key = call.scoped(Scope::CompaniesWrite)?;
-            let args = args?;
-            let fields = companies::Fields {
-                stage: Some(Some(args.stage)),
-                ..companies::Fields::default()
-            };
-            update_company(&call, key, args.company_id, &fields).await
-        })
-        .await
-    }
-
-    #[tool(
-        description = "Set (or, with null, clear) the deal value of a company. Answers the \
-                       company. Needs companies:write.",
-        input_schema = input::<SetDealValue>(),
-        annotations(title = "Set a deal value", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
-    )]
-    async fn set_deal_value(
-        &self,
-        call: Call,
-        Args(args): Args<SetDealValue>,
-    ) -> Result<Json<CompanyOut>, ToolError> {
-        run(&call, "set_deal_value", async {
-            let key = call.scoped(Scope::CompaniesWrite)?;
-            let args = args?;
-            let fields = companies::Fields {
-                deal_value: Some(
-                    args.deal_value
-                        .map(|v| crate::validate::deal_value("deal_value", v))
-                        .transpose()?,
-                ),
-                ..companies::Fields::default()
-            };
-            update_company(&call, key, args.company_id, &fields).await
-        })
-        .await
-    }
-
-    #[tool(
-        description = "Add a note to a company: appended to its notes with the time, never \
-                       replacing them. Answers the company. Needs companies:write.",
-        input_schema = input::<AddCompanyNote>(),
-        annotations(title = "Add a company note", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
-    )]
-    async fn add_company_note(
-        &self,
-        call: Call,
-        Args(args): Args<AddCompanyNote>,
-    ) -> Result<Json<CompanyOut>, ToolError> {
-        run(&call, "add_company_note", async {
-            let key = call.scoped(Scope::CompaniesWrite)?;
-            let args = args?;
-            let project = project_of(&call, key).await?;
-            let id = possible_company_id(args.company_id, "company_id")?;
-            let company = companies::add_note(&call.app.store, &project, &id, &args.note).await?;
-            Ok(CompanyOut::of(&project, &company))
-        })
-        .await
-    }
-
-    #[tool(
-        description = "Send a message into a conversation as an agent (or bot): the visitor sees \
-                       it in the chat widget. Answers the message. Needs conversations:write.",
-        input_schema = input::<ReplyToConversation>(),
-        annotations(title = "Reply to a conversation", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
-    )]
-    async fn reply_to_conversation(
-        &self,
-        call: Call,
-        Args(args): Args<ReplyToConversation>,
-    ) -> Result<Json<Message>, ToolError> {
-        run(&call, "reply_to_conversation", async {
-            let key = call.scoped(Scope::ConversationsWrite)?;
-            let args = args?;
-            let (author, text) = conversations::reply_input(args.author, &args.body)?;
-            let conversation = conversation_of(&call, key, args.conversation_id).await?;
-            let (_, message) =
-                conversations::reply(&call.app.store, &conversation, author, &text).await?;
-            Ok(message)
-        })
-        .await
-    }
+async fn reply_to_conversation(
+    call: &Call,
+    args: ReplyToConversation,
+) -> Result<Message, ApiError> {
+    let key = &call.key;
+    let (author, text) = conversations::reply_input(args.author, &args.body)?;
+    let conversation = conversation_of(call, key, args.conversation_id).await?;
+    let (_, message) = conversations::reply(&call.app.store, &conversation, author, &text).await?;
+    Ok(message)
 }
 
 async fn conversation_of(
@@ -540,39 +503,4 @@ async fn update_company(
     let id = possible_company_id(id, "company_id")?;
     let company = companies::update(&call.app.store, &project, &id, fields).await?;
     Ok(CompanyOut::of(&project, &company))
-}
-
-/// The tools, built once per process (rmcp's default builds them again for
-/// every request).
-fn router() -> &'static ToolRouter<Tools> {
-    static ROUTER: LazyLock<ToolRouter<Tools>> = LazyLock::new(Tools::tool_router);
-    &ROUTER
-}
-
-#[tool_handler(
-    router = router(),
-    name = "hal-crm",
-    instructions = "HAL's CRM: the contacts (people) and companies a website's chat widget \
-                    learnt about, the sales pipeline (stages, deal values) and the chat \
-                    conversations. Find with search_contacts / search_companies, read with \
-                    get_contact / get_company / pipeline_summary, act with set_company_stage, \
-                    set_deal_value, add_company_note and reply_to_conversation. What a tool may \
-                    do depends on the API key's scopes."
-)]
-impl ServerHandler for Tools {
-    /// Runs a tool in its request's scope (rmcp runs it on a task of its
-    /// own, outside the edge's).
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let scope = Call::of(&context).map(|c| c.scope);
-        let tcc = ToolCallContext::new(self, request, context);
-        let call = router().call(tcc);
-        match scope {
-            Some(scope) => crate::http::within(scope, call).await,
-            None => call.await,
-        }
-    }
 }
