@@ -1104,12 +1104,22 @@ async fn repeating_an_identical_identify_performs_no_write() {
         .into_iter()
         .filter(|c| c.is_write())
         .collect();
-    assert_eq!(writes.len(), 1);
-    assert_eq!(writes[0].operation, "UpdateItem");
-    assert!(
-        writes[0].index_units.is_empty(),
-        "a metadata change writes no index"
-    );
+    match writes.as_slice() {
+        [write] => {
+            assert_eq!(write.operation, "UpdateItem");
+            assert!(
+                write.index_units.is_empty(),
+                "a metadata change writes no index"
+            );
+        }
+        // The production pass's harness may lose the write's answer: then
+        // no attempt of it is answered (the SDK's retry finds the change
+        // made), though it was sent.
+        [] if hal_crm_tests::production_pass() => {
+            assert!(site.meter.write_calls() >= 2, "{:#?}", site.meter.calls())
+        }
+        _ => panic!("{writes:#?}"),
+    }
 }
 
 // ---- concurrency ------------------------------------------------------------------
