@@ -262,17 +262,37 @@ impl Company {
 pub struct SearchEntry {
     pub project_id: String,
     pub term: String,
+    /// How many of the term's first characters name its partition
+    /// (`keys::search_entry`).
+    #[serde(default = "depth_one")]
+    pub depth: usize,
     pub contact_id: String,
+}
+
+fn depth_one() -> usize {
+    1
+}
+
+/// A term a contact is searched by and the depth of its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerm {
+    pub term: String,
+    pub depth: usize,
 }
 
 impl Contact {
     /// What a search by prefix matches: the email and the name, each as
     /// `keys::search_term` has it. A name the email starts with (`Kim Lee`,
     /// `kim.lee@…`: the usual case) is left out: every query that matches it
-    /// matches the email too, so the contact has one entry, not two that
-    /// the search would have to skip one of.
-    pub fn search_terms(&self) -> Vec<String> {
-        use crate::store::keys::search_term;
+    /// matches the email too, so the contact has one entry, not two.
+    ///
+    /// Of two terms, the lower has depth 1 (its first character's
+    /// partition); the other the depth where the two part: one more than
+    /// the characters they share (at most `keys::SEARCH_DEPTH`). A query
+    /// that matches both is no longer than what they share, so it reads
+    /// only the lower term's partition and meets the contact once, there.
+    pub fn search_terms(&self) -> Vec<SearchTerm> {
+        use crate::store::keys::{SEARCH_DEPTH, search_term};
         let email = self
             .email
             .as_deref()
@@ -284,7 +304,28 @@ impl Contact {
             .map(search_term)
             .filter(|n| !n.is_empty());
         let name = name.filter(|n| email.as_ref().is_none_or(|e| !e.starts_with(n.as_str())));
-        email.into_iter().chain(name).collect()
+        let mut terms: Vec<String> = email.into_iter().chain(name).collect();
+        terms.sort();
+        let shared = match terms.as_slice() {
+            [lower, upper] => lower
+                .chars()
+                .zip(upper.chars())
+                .take_while(|(a, b)| a == b)
+                .count(),
+            _ => 0,
+        };
+        terms
+            .into_iter()
+            .enumerate()
+            .map(|(at, term)| SearchTerm {
+                term,
+                depth: if at == 0 {
+                    1
+                } else {
+                    (shared + 1).min(SEARCH_DEPTH)
+                },
+            })
+            .collect()
     }
 }
 

@@ -310,10 +310,19 @@ async fn main() {
         Listing {
             pages: ALL_PAGES,
             ..listing(
-                "… every page of `search=l` (`Lena …` and `lberg…@` both match: one of each pair skipped)",
+                "… every page of `search=l` (`Lena …` and `lberg…@` both match: each Lena met once, at the lower term)",
                 contacts_list,
                 contacts,
                 "search=l",
+            )
+        },
+        Listing {
+            pages: ALL_PAGES,
+            ..listing(
+                "… every page of `search=lena` (4 partitions read, 2 of them hold Lenas, merged)",
+                contacts_list,
+                contacts,
+                "search=lena",
             )
         },
         listing(

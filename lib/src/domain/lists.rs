@@ -13,6 +13,7 @@ use crate::store::keys::{self, Index, Item, Key};
 use crate::store::lists::{self, IndexRange, Source};
 use crate::store::{Page, Store};
 use crate::validate;
+use std::collections::VecDeque;
 
 /// Contact list filters (SPEC §5; v1 uses `email` only).
 #[derive(Debug, Default)]
@@ -123,13 +124,16 @@ async fn contacts_of<E>(
 }
 
 /// Contacts whose email or name starts with `term` (search terms), in the
-/// order of the matching term: consistent Queries of the partition of the
-/// term's first character, then the contacts by key. A contact both of whose
-/// terms match is listed once, at the first (its entry there is kept, the
-/// other skipped). Skipped entries can come in runs (names "kim …", then
-/// the `k…@` addresses of the same people), so a page reads on past them,
-/// up to [`SEARCH_BUDGET`] entries per item asked for, and may then end
-/// short (with a cursor).
+/// order of the matching term. A contact's lower term is in the partition
+/// of its first character, the other in that of its characters up to where
+/// the two part (`Contact::search_terms`); a query reads the partitions of
+/// its own first 1…n characters (consistent Queries, at once) and merges
+/// them by term. A contact both of whose terms match is so met once, at the
+/// lower: the query is no longer than what the terms share, so it never
+/// reads the other's partition. Only queries longer than
+/// `keys::SEARCH_DEPTH` can meet a contact twice; the second meeting is
+/// skipped, and a page reads on past skipped entries up to
+/// [`SEARCH_BUDGET`] per item asked for, then ends short (with a cursor).
 async fn search(
     store: &Store,
     project_id: &str,
@@ -138,53 +142,126 @@ async fn search(
     term: &str,
     tagged: impl Fn(&Contact) -> bool,
 ) -> Result<Page<Contact>, ApiError> {
-    let mut after = lists::after_of(start.as_ref());
     let limit = usize::try_from(limit).unwrap_or(1);
-    let partition = keys::search_partition(project_id, term);
+    let after = lists::after_of(start.as_ref());
+    let depth = term.chars().count().min(keys::SEARCH_DEPTH);
+    let mut streams: Vec<SearchStream> = (1..=depth)
+        .map(|depth| SearchStream {
+            partition: keys::search_partition(project_id, term, depth),
+            after: after.clone(),
+            read: VecDeque::new(),
+            more: true,
+        })
+        .collect();
     let mut items = Vec::new();
     let mut evaluated = 0;
+    // The sort key of the last entry taken: the page's cursor.
+    let mut taken: Option<String> = None;
     loop {
-        let want = limit - items.len();
-        let (entries, more) = store
-            .prefix_page::<SearchEntry>(&partition, term, after.as_deref(), want)
-            .await?;
-        evaluated += entries.len();
-        let keys: Vec<Key> = entries
-            .iter()
-            .map(|(_, e)| keys::contact(project_id, &e.contact_id).key)
-            .collect();
-        let contacts: Vec<Contact> = store.get_many(keys).await?;
-        let mut contacts = contacts.into_iter().peekable();
-        for (_, entry) in &entries {
-            if contacts.peek().is_none_or(|c| c.id != entry.contact_id) {
-                continue;
-            }
-            let contact = contacts.next().expect("peeked");
-            // The entry is current (the contact has the term) and is the
-            // first of its terms that matches.
-            let first = contact
-                .search_terms()
-                .into_iter()
-                .filter(|t| t.starts_with(term))
-                .min();
-            if first.as_deref() == Some(entry.term.as_str()) && tagged(&contact) {
-                items.push(contact);
-            }
-        }
-        after = entries.last().map(|(sort, _)| sort.clone());
-        if !more {
+        let left = streams.iter().any(|s| s.more || !s.read.is_empty());
+        if !left {
             return Ok(Page {
                 items,
                 last_key: None,
             });
         }
-        if items.len() >= limit || evaluated >= SEARCH_BUDGET * limit {
-            return Ok(Page {
-                items,
-                last_key: after.map(lists::cursor_after),
-            });
+        if items.len() >= limit {
+            break;
         }
+        // Until every stream shows its next entry, the merge cannot tell
+        // which comes next: read those that have run dry.
+        let dry: Vec<usize> = (0..streams.len())
+            .filter(|&i| streams[i].more && streams[i].read.is_empty())
+            .collect();
+        if !dry.is_empty() {
+            if taken.is_some() && evaluated >= SEARCH_BUDGET * limit {
+                break;
+            }
+            let want = limit - items.len();
+            let reads = dry.iter().map(|&i| {
+                let stream = &streams[i];
+                store.prefix_page::<SearchEntry>(
+                    &stream.partition,
+                    term,
+                    stream.after.as_deref(),
+                    want,
+                )
+            });
+            let pages = futures_util::future::try_join_all(reads).await?;
+            for (i, (entries, more)) in dry.into_iter().zip(pages) {
+                evaluated += entries.len();
+                let stream = &mut streams[i];
+                stream.more = more;
+                if let Some((sort, _)) = entries.last() {
+                    stream.after = Some(sort.clone());
+                }
+                stream.read.extend(entries);
+            }
+            continue;
+        }
+        // The entries no unread one can precede (up to the lowest last
+        // entry read of a stream with more), lowest first, as many as the
+        // page still wants.
+        let horizon = streams
+            .iter()
+            .filter(|s| s.more)
+            .filter_map(|s| s.read.back().map(|(sort, _)| sort.clone()))
+            .min();
+        let mut next = Vec::new();
+        while next.len() < limit - items.len() {
+            let lowest = (0..streams.len())
+                .filter_map(|i| Some((streams[i].read.front()?.0.as_str(), i)))
+                .filter(|(sort, _)| horizon.as_deref().is_none_or(|h| *sort <= h))
+                .min();
+            let Some((_, i)) = lowest else { break };
+            next.extend(streams[i].read.pop_front());
+        }
+        let keys: Vec<Key> = next
+            .iter()
+            .map(|(_, e)| keys::contact(project_id, &e.contact_id).key)
+            .collect();
+        let contacts: Vec<Contact> = store.get_many(keys).await?;
+        let mut contacts = contacts.into_iter().peekable();
+        for (_, entry) in &next {
+            if contacts.peek().is_none_or(|c| c.id != entry.contact_id) {
+                continue;
+            }
+            let contact = contacts.next().expect("peeked");
+            if is_first_match(&contact, entry, term) && tagged(&contact) {
+                items.push(contact);
+            }
+        }
+        taken = next.last().map(|(sort, _)| sort.clone()).or(taken);
     }
+    Ok(Page {
+        items,
+        last_key: taken.map(lists::cursor_after),
+    })
+}
+
+/// One partition a search reads: where it goes on from, what it has read
+/// and not yet taken, and whether more is left.
+struct SearchStream {
+    partition: String,
+    after: Option<String>,
+    read: VecDeque<(String, SearchEntry)>,
+    more: bool,
+}
+
+/// The entry is current (the contact has its term, at its depth) and its
+/// term is the contact's first that starts with `term`: the one place a
+/// search lists the contact.
+fn is_first_match(contact: &Contact, entry: &SearchEntry, term: &str) -> bool {
+    let terms = contact.search_terms();
+    let current = terms
+        .iter()
+        .any(|t| t.term == entry.term && t.depth == entry.depth);
+    let first = terms
+        .iter()
+        .map(|t| t.term.as_str())
+        .filter(|t| t.starts_with(term))
+        .min();
+    current && first == Some(entry.term.as_str())
 }
 
 /// Search entries a page reads per item it asks for, at most.

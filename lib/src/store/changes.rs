@@ -12,7 +12,7 @@ use super::keys::{Index, ItemKeys};
 use super::pipeline::TotalsChange;
 use super::record::{Record, attribute, to_item};
 use super::write::ItemWrite;
-use crate::model::{Attributes, Company, Contact, SearchEntry, Visitor};
+use crate::model::{Attributes, Company, Contact, SearchEntry, SearchTerm, Visitor};
 use serde::Serialize;
 
 /// A record that does not exist yet: `attribute_not_exists(pk)`.
@@ -48,15 +48,16 @@ pub fn entries<E: Record + PartialEq>(
 /// Search entries of a contact whose terms go from `old` to `new`.
 pub fn search_entries(
     contact: &Contact,
-    old: &[String],
-    new: &[String],
+    old: &[SearchTerm],
+    new: &[SearchTerm],
 ) -> Result<Vec<ItemWrite>, StoreError> {
-    let entries = |terms: &[String]| -> Vec<SearchEntry> {
+    let entries = |terms: &[SearchTerm]| -> Vec<SearchEntry> {
         terms
             .iter()
-            .map(|term| SearchEntry {
+            .map(|t| SearchEntry {
                 project_id: contact.project_id.clone(),
-                term: term.clone(),
+                term: t.term.clone(),
+                depth: t.depth,
                 contact_id: contact.id.clone(),
             })
             .collect()

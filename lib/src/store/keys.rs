@@ -13,7 +13,7 @@
 //! | `Project` | `P#{project}` | `PROJECT` | – | get a project (settings, identity secret, stage order) |
 //! | `Member` | `P#{project}` | `MEMBER#{user}` | gsi1: `U#{user}` / `P#{project}` | is the caller a member (GetItem); the team (Query); my projects (gsi1) |
 //! | `Contact` | `P#{project}#CT#{contact}` | `CONTACT` | gsi1: `P#{project}#CONTACTS` / `{contact}` | a contact and its links in one Query; list contacts (gsi1) |
-//! | `SearchEntry` | `P#{project}#SEARCH#{first char}` | `{term}#{contact}` | – | contacts by prefix of their email or name (`search_term`; a name the email starts with has no entry of its own): one consistent Query, both terms in one order |
+//! | `SearchEntry` | `P#{project}#SEARCH#{the term's first `depth` chars}` | `{term}#{contact}` | – | contacts by prefix of their email or name (`search_term`; a name the email starts with has no entry of its own). A contact's lower term has depth 1; the other the depth where the two part (`Contact::search_terms`), so a query reads the partitions of its own first 1…n characters (at most `SEARCH_DEPTH`), consistently, merged by term, and meets a contact once |
 //! | `Link` | `P#{project}#CT#{contact}` | `LINK#{company}` | gsi1: `P#{project}#CO#{company}` / `CT#{contact}` | contact → companies (same Query); company → contacts (gsi1, the inverted side) |
 //! | `TagEntry` | `P#{project}#TAG#{tag}` | `{contact}` | – | contacts by tag (a consistent Query of the tag's partition) |
 //! | `Company` | `P#{project}#CO#{company}` | `COMPANY` | gsi1: `P#{project}#COMPANIES` / `{company}`; when staged, gsi2: `P#{project}#BOARD#{stage}` / `{updated_at}#{company}`, gsi3: same pk / `{deal value order}#{company}`, gsi5: `P#{project}#STAGED#{0..3}` (by hash of the company) / `{stage_changed_at}#{company}`; with a domain, gsi4: `P#{project}#DOMAIN#{domain}` / `{company}` | get a company; list companies (gsi1); a board column newest activity first (gsi2) or by deal value (gsi3); companies by domain (gsi4); recent stage changes (gsi5) |
@@ -35,7 +35,7 @@
 //! | write | extra items in the transaction | index entries written |
 //! |---|---|---|
 //! | contact created | a `SearchEntry` per term (email, name), a `TagEntry` per tag | gsi1 |
-//! | contact email or name changed | the old term's entry deleted, the new one put | – |
+//! | contact email or name changed | the old term's entry deleted, the new one put (both, when the other term's depth moves) | – |
 //! | contact tags changed | one `TagEntry` put or delete per tag added or removed | – |
 //! | company created on a stage | the shard (`ADD`) | + gsi2, gsi3, gsi5 (+ gsi4 with a domain) |
 //! | company created on no stage (a placeholder) | – (still one `PutItem`) | gsi1 (+ gsi4 with a domain) |
@@ -48,7 +48,7 @@
 //! board column of a stage (gsi2/gsi3: every change to a company on it) and
 //! the recent changes (gsi5: every stage change, over 4 partitions by
 //! company). Search entries spread over
-//! one partition per first character, tag entries over one per tag, the
+//! one partition per first character (and a few per shared prefix), tag entries over one per tag, the
 //! totals over 16 shards. docs/scaling.md says what each takes before it
 //! is hot.
 //!
@@ -308,20 +308,33 @@ pub fn search_term(text: &str) -> String {
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// One of a contact's search terms (`Contact::search_terms`), in
-/// the partition of the term's first character: a project's contact writes
-/// spread over many partitions, and a prefix query reads one.
-pub fn search_entry(project: &str, term: &str, contact: &str) -> ItemKeys {
+/// How many of a search term's first characters name its partition, at
+/// most. Queries longer than this read this many partitions; a contact
+/// whose name and email agree on more (`alexandra s…`) is met twice by
+/// queries between the two lengths, and the second meeting is skipped.
+pub const SEARCH_DEPTH: usize = 8;
+
+/// One of a contact's search terms (`Contact::search_terms`), in the
+/// partition of its first `depth` characters: a project's contact writes
+/// spread over many partitions, and a prefix query reads those of its own
+/// first characters.
+pub fn search_entry(project: &str, term: &str, depth: usize, contact: &str) -> ItemKeys {
     ItemKeys::new(
         Entity::SearchEntry,
-        Key::new(search_partition(project, term), format!("{term}#{contact}")),
+        Key::new(
+            search_partition(project, term, depth),
+            format!("{term}#{contact}"),
+        ),
     )
 }
 
-/// `pk` of the search terms that start like `term`.
-pub fn search_partition(project: &str, term: &str) -> String {
-    let first = term.chars().next().unwrap_or(' ');
-    format!("P#{project}#SEARCH#{first}")
+/// `pk` of the search terms whose first `depth` characters are `term`'s.
+pub fn search_partition(project: &str, term: &str, depth: usize) -> String {
+    let end = term
+        .char_indices()
+        .nth(depth.max(1))
+        .map_or(term.len(), |(at, _)| at);
+    format!("P#{project}#SEARCH#{}", &term[..end])
 }
 
 /// A contact's entry under one of its tags: the tag's partition lists its
@@ -693,15 +706,43 @@ mod tests {
             name: Some(name.into()),
             ..crate::model::Contact::new("pr_1", crate::clock::Timestamp::now())
         };
+        let terms = |email, name| -> Vec<(String, usize)> {
+            contact(email, name)
+                .search_terms()
+                .into_iter()
+                .map(|t| (t.term, t.depth))
+                .collect()
+        };
         // The usual email spells the name: one term.
         assert_eq!(
-            contact("kim.lee@acme.com", "Kim Lee").search_terms(),
-            ["kim lee@acme com"]
+            terms("kim.lee@acme.com", "Kim Lee"),
+            [("kim lee@acme com".into(), 1)]
+        );
+        // Otherwise the lower term at depth 1, the other where they part.
+        assert_eq!(
+            terms("klee@acme.com", "Kim Lee"),
+            [("kim lee".into(), 1), ("klee@acme com".into(), 2)]
         );
         assert_eq!(
-            contact("klee@acme.com", "Kim Lee").search_terms(),
-            ["klee@acme com", "kim lee"]
+            terms("zed@acme.com", "Kim Lee"),
+            [("kim lee".into(), 1), ("zed@acme com".into(), 1)]
         );
+        assert_eq!(
+            terms("kim@acme.com", "Kim Lee"),
+            [("kim lee".into(), 1), ("kim@acme com".into(), 4)]
+        );
+        assert_eq!(
+            terms("alexandra@acme.com", "Alexandra Smith")[1],
+            ("alexandra@acme com".into(), SEARCH_DEPTH)
+        );
+    }
+
+    #[test]
+    fn search_partitions_are_named_by_a_terms_first_characters() {
+        assert_eq!(search_partition("pr_1", "kim lee", 1), "P#pr_1#SEARCH#k");
+        assert_eq!(search_partition("pr_1", "kim lee", 4), "P#pr_1#SEARCH#kim ");
+        assert_eq!(search_partition("pr_1", "kim", 8), "P#pr_1#SEARCH#kim");
+        assert_eq!(search_partition("pr_1", "éa", 1), "P#pr_1#SEARCH#é");
     }
 
     #[test]

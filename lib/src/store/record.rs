@@ -81,7 +81,7 @@ impl Record for Contact {
 
 impl Record for SearchEntry {
     fn keys(&self) -> ItemKeys {
-        keys::search_entry(&self.project_id, &self.term, &self.contact_id)
+        keys::search_entry(&self.project_id, &self.term, self.depth, &self.contact_id)
     }
 }
 
