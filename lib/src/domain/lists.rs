@@ -157,6 +157,7 @@ async fn search(
     let mut evaluated = 0;
     // The sort key of the last entry taken: the page's cursor.
     let mut taken: Option<String> = None;
+    let mut first_read = true;
     loop {
         let left = streams.iter().any(|s| s.more || !s.read.is_empty());
         if !left {
@@ -177,7 +178,17 @@ async fn search(
             if taken.is_some() && evaluated >= SEARCH_BUDGET * limit {
                 break;
             }
+            // The first reads share the page among the partitions (where
+            // two hold matches, a page ahead in each would be read for
+            // nothing); a partition that runs dry is then read for all the
+            // page still wants.
             let want = limit - items.len();
+            let want = if first_read {
+                want.div_ceil(streams.len())
+            } else {
+                want
+            };
+            first_read = false;
             let reads = dry.iter().map(|&i| {
                 let stream = &streams[i];
                 store.prefix_page::<SearchEntry>(
