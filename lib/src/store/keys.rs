@@ -47,9 +47,9 @@
 //! Partitions written by a whole project: gsi1's listings (as before); the
 //! board column of a stage (gsi2/gsi3: every change to a company on it) and
 //! the recent changes (gsi5: every stage change, over 4 partitions by
-//! company). Search entries spread over
-//! one partition per first character (and a few per shared prefix), tag entries over one per tag, the
-//! totals over 16 shards. docs/scaling.md says what each takes before it
+//! company). Search entries spread over one partition per first character
+//! (and a few per shared start), tag entries over one per tag, the totals
+//! over 16 shards. docs/scaling.md says what each takes before it
 //! is hot.
 //!
 //! Keys are injective: project and contact ids are validated prefixed ULIDs
