@@ -500,6 +500,40 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
         assert_eq!(bad.status, 400, "{query}");
         assert_eq!(bad.body["error"]["details"]["field"], "search");
     }
+    // Terms that agree on more than `keys::SEARCH_DEPTH` characters
+    // ("alexandra smith", "alexandra1@x com"): a query longer than that
+    // reads both entries and lists the contact once, at the lower term.
+    let mut alexandras = Vec::new();
+    for (n, name) in [
+        (1, "Alexandra Smith"),
+        (2, "Alexandra Stone"),
+        (3, "Alexandra Young"),
+    ] {
+        let made = ws
+            .contact(json!({"email": format!("alexandra{n}@x.com"), "name": name}))
+            .await;
+        alexandras.push(id(&made));
+    }
+    for limit in [1, 2, 5] {
+        assert_eq!(
+            ws.walk("/api/contacts", "search=alexandra", limit).await,
+            alexandras,
+            "limit {limit}"
+        );
+    }
+    // A rename that makes the email the lower term moves its entry: the
+    // contact is then listed at its email.
+    ws.ok(ws
+        .req("PATCH", "/api/contacts/{id}")
+        .path_param("id", &alexandras[0])
+        .json(&json!({"name": "Zoe"})))
+        .await;
+    let order = [&alexandras[1], &alexandras[2], &alexandras[0]].map(String::clone);
+    assert_eq!(ws.walk("/api/contacts", "search=alexandra", 2).await, order);
+    assert_eq!(
+        ws.walk("/api/contacts", "search=alexandra1", 2).await,
+        [alexandras[0].clone()]
+    );
 }
 
 #[tokio::test]
