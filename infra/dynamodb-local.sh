@@ -61,8 +61,10 @@ ddb_wait() {
 
 # ddb_start PORT [extra java args...]: starts DynamoDB Local in the background and
 # waits for it. Sets DDB_PID and exports DYNAMODB_ENDPOINT; ddb_stop stops every
-# instance started (tests run a primary and a replica for the harness).
+# instance started (tests run a primary and a replica for the harness) and
+# removes their logs (.cache/dynamodb-local-PORT.log, kept while they run).
 DDB_PIDS=()
+DDB_LOGS=()
 # A port taken between the probe and the bind is retried on another one.
 ddb_start() {
   local port=$1; shift
@@ -76,15 +78,18 @@ ddb_start() {
     DDB_PID=$!
     if ddb_wait "$port" "$DDB_PID" 2>/dev/null; then
       DDB_PIDS+=("$DDB_PID")
+      DDB_LOGS+=("$log")
       export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
       return 0
     fi
     kill "$DDB_PID" 2>/dev/null || true
     wait "$DDB_PID" 2>/dev/null || true
     grep -q BindException "$log" || break
+    rm -f "$log"
     port=$(ddb_free_port)
   done
   cat "$log" >&2
+  rm -f "$log"
   return 1
 }
 
@@ -94,7 +99,9 @@ ddb_stop() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  [ ${#DDB_LOGS[@]} -eq 0 ] || rm -f "${DDB_LOGS[@]}"
   DDB_PIDS=()
+  DDB_LOGS=()
   DDB_PID=
 }
 
