@@ -4,7 +4,7 @@
 
 use hal_crm::handlers::{projects, stages};
 use hal_crm_tests::apigw::ApiRequest;
-use hal_crm_tests::{Answer, all_items, call, eventually, fresh_app, repo_root};
+use hal_crm_tests::{Answer, all_items, call, committed, eventually, fresh_app, repo_root};
 use hal_devserver::jwt::DevJwt;
 use hal_devserver::routes::ROUTES;
 use serde_json::{Value, json};
@@ -271,7 +271,7 @@ async fn cursors_are_bound_to_their_list_and_tamper_proof() {
 // ---- template.yaml ↔ dev server ↔ functions/ (the table: tests/store.rs) ------
 
 fn template() -> serde_norway::Value {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let text = committed("template.yaml");
     serde_norway::from_str(&text).unwrap()
 }
 
@@ -296,10 +296,7 @@ fn template_functions_are_cargo_lambda_builds_behind_the_jwt_authorizer() {
 
 #[test]
 fn every_route_names_a_binary_that_runs_its_handler() {
-    let manifest: toml::Table = std::fs::read_to_string(repo_root().join("functions/Cargo.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let manifest: toml::Table = committed("functions/Cargo.toml").parse().unwrap();
     let bins = manifest["bin"].as_array().unwrap();
     let served: BTreeSet<&str> = ROUTES.iter().map(|r| r.binary).collect();
     let built: BTreeSet<&str> = bins.iter().filter_map(|b| b["name"].as_str()).collect();

@@ -7,7 +7,7 @@
 //! rest, in one cargo invocation).
 
 use hal_crm_tests::apigw::ApiRequest;
-use hal_crm_tests::{endpoint, fresh_app, production_pass, repo_root};
+use hal_crm_tests::{committed, endpoint, fresh_app, production_pass};
 use hal_devserver::functions::Functions;
 use hal_devserver::jwt::DevJwt;
 use hal_devserver::routes::ROUTES;
@@ -28,7 +28,7 @@ fn binaries() -> PathBuf {
 }
 
 fn template_functions(table: &str) -> Vec<Function> {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let text = committed("template.yaml");
     let refs = BTreeMap::from([
         ("Table", table.to_owned()),
         ("CursorSecret", "binaries-cursor-secret".to_owned()),

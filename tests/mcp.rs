@@ -7,7 +7,7 @@ use super::{Integration, integration_on};
 use hal_crm::model::Scope;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::{
-    eventually, fresh_app, mcp_request, mcp_tool, mcp_tools_json, repo_root, send, send_with_budget,
+    eventually, fresh_app, mcp_request, mcp_tool, mcp_tools_json, send, send_with_budget,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -227,7 +227,7 @@ async fn both_protocol_revisions_discover_the_server_and_list_every_tool() {
 }
 
 fn committed_tool_list() -> String {
-    std::fs::read_to_string(repo_root().join("docs/mcp-tools.json")).unwrap()
+    hal_crm_tests::committed("docs/mcp-tools.json")
 }
 
 #[test]

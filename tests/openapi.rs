@@ -4,13 +4,13 @@
 //! it (`infra/contract.sh`).
 
 use hal_crm_tests::apigw::ApiRequest;
-use hal_crm_tests::{fresh_app, openapi_json, repo_root, send};
+use hal_crm_tests::{fresh_app, openapi_json, send};
 use hal_devserver::routes::ROUTES;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn committed() -> String {
-    std::fs::read_to_string(repo_root().join("docs/openapi.json")).unwrap()
+    hal_crm_tests::committed("docs/openapi.json")
 }
 
 #[test]

@@ -10,7 +10,7 @@ use hal_crm::domain::{api_keys, projects};
 use hal_crm::model::Scope;
 use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::meter::permissions_used;
-use hal_crm_tests::{Answer, eventually, fresh_app, listed, mcp_tool, put_record, repo_root, send};
+use hal_crm_tests::{Answer, committed, eventually, fresh_app, listed, mcp_tool, put_record, send};
 use hal_devserver::routes::ROUTES;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +18,7 @@ use time::Duration;
 
 /// route → (IAM action, `table` or `index/{name}`) as `template.yaml` grants them.
 fn granted() -> BTreeMap<String, BTreeSet<(String, String)>> {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let text = committed("template.yaml");
     let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let mut granted = BTreeMap::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {

@@ -17,8 +17,8 @@ use hal_crm_tests::apigw::ApiRequest;
 use hal_crm_tests::faults::LoseAnswers;
 use hal_crm_tests::stall::Stall;
 use hal_crm_tests::{
-    Answer, all_items, app_at, app_with, assert_links_consistent, endpoint, fresh_app, fresh_store,
-    repo_root, send, send_with_budget,
+    Answer, all_items, app_at, app_with, assert_links_consistent, committed, endpoint, fresh_app,
+    fresh_store, send, send_with_budget,
 };
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -85,7 +85,7 @@ fn definition_shape() -> Shape {
 }
 
 fn template_shape() -> Shape {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let text = committed("template.yaml");
     let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let table = &template["Resources"]["Table"]["Properties"];
     let text = |v: &serde_norway::Value| v.as_str().unwrap().to_owned();

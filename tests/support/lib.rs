@@ -316,6 +316,11 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A file of the repository as committed (`path` from its root).
+pub fn committed(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A JSON-RPC request to the MCP endpoint as a stateless 2025-11-25 client
 /// sends it after its handshake, with `key` as its bearer token.
 pub fn mcp_request(key: &str, method: &str, params: Value) -> ApiRequest {
