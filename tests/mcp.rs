@@ -219,6 +219,21 @@ async fn both_protocol_revisions_discover_the_server_and_list_every_tool() {
     .await;
     let stages = &called.body["result"]["structuredContent"]["stages"];
     assert_eq!(stages[0]["name"], "New", "{:#}", called.body);
+    // Its errors take HTTP statuses: a header that contradicts the body is
+    // 400, a method of the handshake's revisions (ping) 404.
+    let contradicted = rpc(modern(
+        "tools/call",
+        json!({"_meta": meta, "name": "list_pipeline_stages", "arguments": {}}),
+    )
+    .header("mcp-name", "get_contact"))
+    .await;
+    assert_eq!(contradicted.status.as_u16(), 400);
+    assert_eq!(contradicted.body["error"]["code"], -32020);
+    let ping = rpc(modern("ping", json!({"_meta": meta}))).await;
+    assert_eq!(
+        (ping.status.as_u16(), &ping.body["error"]["code"]),
+        (404, &json!(-32601))
+    );
     // A server without streams or sessions: GET and DELETE are 405.
     for method in ["GET", "DELETE"] {
         let answer = rpc(ApiRequest::new(method, "/mcp").header("x-api-key", &it.key)).await;
@@ -562,7 +577,12 @@ async fn requests_the_protocol_refuses_are_4xx_with_a_code() {
     let ping = r#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#;
     for (request, status, code) in [
         (post("{"), 400, "invalid_json"),
-        (post("[]"), 415, "unsupported_media_type"),
+        (post("[]"), 400, "invalid_mcp_request"),
+        (
+            post(r#"{"id": 1, "method": "ping"}"#),
+            400,
+            "invalid_mcp_request",
+        ),
         (
             ApiRequest::new("POST", "/mcp")
                 .header("x-api-key", &it.key)

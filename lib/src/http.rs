@@ -23,33 +23,9 @@ pub const DEFAULT_LIMIT: i32 = 25;
 pub const MAX_LIMIT: i32 = 100;
 
 tokio::task_local! {
+    /// The route key of the request in flight: the test suite's meter reads
+    /// it to tell which route made a DynamoDB call.
     static ROUTE: String;
-}
-
-/// What work done for a request carries, also onto other tasks (the MCP
-/// service runs each tool on a task of its own): the request's deadline
-/// (`deadline`) and its route key, which the test suite's meter reads to
-/// tell which route made a DynamoDB call.
-#[derive(Debug, Clone)]
-pub struct RequestScope {
-    pub deadline: tokio::time::Instant,
-    pub route: String,
-}
-
-/// Runs `work` in `scope`.
-pub async fn within<F: Future>(scope: RequestScope, work: F) -> F::Output {
-    ROUTE
-        .scope(scope.route, deadline::scope(scope.deadline, work))
-        .await
-}
-
-/// The scope of the request in flight (outside one: no route, and
-/// `deadline::current`'s budget).
-pub fn current_scope() -> RequestScope {
-    RequestScope {
-        deadline: deadline::current(),
-        route: current_route().unwrap_or_else(|| "-".to_owned()),
-    }
 }
 
 /// The route key of the request in flight, e.g. `POST /mcp`.
@@ -74,11 +50,8 @@ where
     // Boxed: a handler's future is large (an identify is tens of KiB), and
     // on the heap it does not count against the thread's stack.
     let handled = Box::pin(handler(app, req));
-    let scope = RequestScope {
-        deadline,
-        route: route.clone(),
-    };
-    let (response, cause) = match within(scope, handled).await {
+    let scoped = ROUTE.scope(route.clone(), deadline::scope(deadline, handled));
+    let (response, cause) = match scoped.await {
         Ok(response) => (response, None),
         Err(err) => {
             let mut response = json(err.status, &err.body(&request_id));

@@ -29,24 +29,19 @@ where
 /// `lambda_http::tracing::init_default_subscriber` does, without its
 /// `EnvFilter` (per-target directives, which Lambda never sets), whose
 /// regex engine is about 0.35 MB of every binary (docs/performance.md).
-/// rmcp's per-request session notices (three INFO lines for each MCP
-/// request) are kept to warnings.
 pub fn init_logging() {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok()
         .and_then(|level| level.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
-    let filter = Targets::new()
-        .with_default(level)
-        .with_target("rmcp", level.min(LevelFilter::WARN));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let logs = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time();
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(level);
     if json {
         registry.with(logs.json()).init();
     } else {

@@ -12,11 +12,11 @@ use crate::http::PageRequest;
 use crate::model::{ApiKey, Company, Event, Message, Project, Scope};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
-use rmcp::model::JsonObject;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::future::Future;
+use std::pin::Pin;
 
 /// Events a contact or company shows with it.
 const RECENT_EVENTS: i32 = 10;
@@ -65,7 +65,7 @@ pub(super) struct ToolSpec {
     pub hints: Hints,
     pub scope: Scope,
     /// Its arguments' and its result's JSON Schemas.
-    pub schemas: fn() -> (JsonObject, JsonObject),
+    pub schemas: fn() -> (Value, Value),
 }
 
 /// Declares the tools once: `name(Arguments) -> Result, scope, hints, title,
@@ -73,14 +73,17 @@ pub(super) struct ToolSpec {
 /// `specs` (the catalogue's source).
 macro_rules! tools {
     ($($name:ident($args:ty) -> $out:ty, $scope:ident, $hints:ident, $title:literal, $description:literal;)*) => {
-        /// Runs the tool `name` for `call`: `None` if there is no such tool.
-        pub(super) async fn call(
-            call: &Call,
+        /// The run of the tool `name` for `call`: `None` if there is no such
+        /// tool. Boxed behind `dyn`: each tool's future is polled in a frame
+        /// of its own (a dispatch awaiting the twelve inline took 40 KiB
+        /// more stack, and in debug builds overflowed a worker's).
+        pub(super) fn call<'a>(
+            call: &'a Call,
             name: &str,
-            arguments: JsonObject,
-        ) -> Option<Result<Value, ApiError>> {
+            arguments: Map<String, Value>,
+        ) -> Option<ToolRun<'a>> {
             Some(match name {
-                $(stringify!($name) => run(call, Scope::$scope, arguments, $name).await,)*
+                $(stringify!($name) => Box::pin(run(call, Scope::$scope, arguments, $name)),)*
                 _ => return None,
             })
         }
@@ -99,12 +102,15 @@ macro_rules! tools {
     };
 }
 
+/// A tool's run, under way.
+pub(super) type ToolRun<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send + 'a>>;
+
 /// A tool's run: its scope, then its arguments (parsed like a REST body, so
 /// a refused field is `validation_failed` naming it), then its work.
 async fn run<'a, A, T, F>(
     call: &'a Call,
     scope: Scope,
-    arguments: JsonObject,
+    arguments: Map<String, Value>,
     work: impl FnOnce(&'a Call, A) -> F,
 ) -> Result<Value, ApiError>
 where
@@ -114,9 +120,7 @@ where
 {
     crate::auth::require_scope(&call.key, scope)?;
     let args = crate::http::from_json(Value::Object(arguments))?;
-    // Boxed: the dispatch's future stays small whichever tool it runs (the
-    // largest tool's future inline overflows a worker's stack in debug).
-    let answer = Box::pin(work(call, args)).await?;
+    let answer = work(call, args).await?;
     serde_json::to_value(answer).map_err(|err| ApiError::internal(format!("tool result: {err}")))
 }
 

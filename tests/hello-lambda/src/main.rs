@@ -7,16 +7,13 @@ use lambda_http::{Body, Error, Request, Response, run, service_fn};
 async fn main() -> Result<(), Error> {
     // The routes' logging set-up, as hal_crm::lambda::init_logging has it
     // (this package stays apart from hal-crm: see Cargo.toml).
-    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
-    let filter = Targets::new()
-        .with_default(LevelFilter::INFO)
-        .with_target("rmcp", LevelFilter::WARN);
     let logs = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time();
     tracing_subscriber::registry()
-        .with(filter)
+        .with(LevelFilter::INFO)
         .with(logs.json())
         .init();
     run(service_fn(|_: Request| async {
