@@ -74,9 +74,11 @@ pub(super) struct ToolSpec {
 macro_rules! tools {
     ($($name:ident($args:ty) -> $out:ty, $scope:ident, $hints:ident, $title:literal, $description:literal;)*) => {
         /// The run of the tool `name` for `call`: `None` if there is no such
-        /// tool. Boxed behind `dyn`: each tool's future is polled in a frame
-        /// of its own (a dispatch awaiting the twelve inline took 40 KiB
-        /// more stack, and in debug builds overflowed a worker's).
+        /// tool. Boxed behind `dyn`, and made in a frame of its own that is
+        /// gone before the run is polled: a dispatch awaiting the twelve
+        /// inline held all their futures' temporaries on the stack while
+        /// any one ran (tens of KiB; in debug builds, a worker's overflow).
+        #[inline(never)]
         pub(super) fn call<'a>(
             call: &'a Call,
             name: &str,

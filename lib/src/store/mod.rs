@@ -37,6 +37,8 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use keys::{Item, Key};
 use record::Record;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -223,10 +225,20 @@ impl Store {
 }
 
 /// Runs one DynamoDB call within the request's time budget (`deadline`).
-pub(crate) async fn bounded<F: std::future::Future>(call: F) -> Result<F::Output, StoreError> {
-    crate::deadline::bounded(call)
-        .await
-        .ok_or(StoreError::TimedOut)
+/// Boxed: the SDK's future for one call is about 16 KiB, and every future
+/// that held it, up to the handler's, would carry it and copy it through
+/// its poll frame when made (docs/performance.md: the stack).
+pub(crate) fn bounded<F>(
+    call: F,
+) -> Pin<Box<dyn Future<Output = Result<F::Output, StoreError>> + Send>>
+where
+    F: Future + Send + 'static,
+{
+    Box::pin(async move {
+        crate::deadline::bounded(call)
+            .await
+            .ok_or(StoreError::TimedOut)
+    })
 }
 
 /// Exponential backoff with full jitter: 0..(10 ms · 2^attempt), capped at 1 s.
