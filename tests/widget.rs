@@ -110,9 +110,25 @@ impl Site {
     }
 
     /// Starts a widget call on a task of its own: for real concurrent requests.
+    /// Sends on a task of its own, as the widget SDK does: a `429` or
+    /// `503` (the store's "retry": contention past the server's own
+    /// retries, which a loaded machine reaches in these races) is sent
+    /// again after its `Retry-After` (1 s), up to 5 attempts
+    /// (docs/decisions.md, "Retries"). What a race must never do (two
+    /// contacts, a lost write) is asserted on the records after.
     fn spawn(&self, route: &str, body: Value) -> JoinHandle<Answer> {
         let request = ApiRequest::new("POST", route).json(&with_project(&self.project, body));
-        tokio::spawn(send(self.app, request))
+        let app = self.app;
+        tokio::spawn(async move {
+            for _ in 1..5 {
+                let answer = send(app, request.clone()).await;
+                if !matches!(answer.status.as_u16(), 429 | 503) {
+                    return answer;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            send(app, request).await
+        })
     }
 
     async fn change_project(&mut self, change: impl FnOnce(&mut Project)) {
