@@ -230,37 +230,7 @@ fn media_range_accepts(range: &str, wanted: &str) -> bool {
 /// or why it is refused. Pure: the server acts on the answer.
 pub fn read(headers: &HeaderMap, message: Value) -> Result<Read, Refusal> {
     let header_version = single_header(headers, VERSION_HEADER).map_err(invalid_mcp_request)?;
-    let Value::Object(mut message) = message else {
-        return Err(not_json_rpc().into());
-    };
-    if message.get("jsonrpc") != Some(&json!("2.0")) {
-        return Err(not_json_rpc().into());
-    }
-    let params = match message.remove("params") {
-        None => Map::new(),
-        Some(Value::Object(params)) => params,
-        Some(_) => return Err(not_json_rpc().into()),
-    };
-    let id = match message.remove("id") {
-        None => None,
-        Some(id @ (Value::String(_) | Value::Number(_))) => Some(id),
-        Some(_) => return Err(not_json_rpc().into()),
-    };
-    let method = match message.remove("method") {
-        Some(Value::String(method)) => method,
-        Some(_) => return Err(not_json_rpc().into()),
-        None if id.is_some()
-            && (message.contains_key("result") || message.contains_key("error")) =>
-        {
-            return Err(RpcError::bad(
-                None,
-                INVALID_REQUEST,
-                "a stateless server has asked nothing to answer: JSON-RPC responses are not accepted",
-            )
-            .into());
-        }
-        None => return Err(not_json_rpc().into()),
-    };
+    let Envelope { id, method, params } = Envelope::of(message)?;
     let meta = Meta::of(&params);
     let initialize = id.is_some() && method == "initialize";
 
@@ -319,48 +289,9 @@ pub fn read(headers: &HeaderMap, message: Value) -> Result<Read, Refusal> {
         }));
     }
 
-    // The revision in `_meta` must be the header's.
     let discover = method == "server/discover";
-    match (meta.version, header_version) {
-        (None, header) if discover || header.is_some_and(|v| v >= NO_HANDSHAKE) => {
-            return Err(meta_missing(&id, &meta).into());
-        }
-        (Some(_), None) => {
-            return Err(RpcError::bad(
-                Some(&id),
-                HEADER_MISMATCH,
-                "a request naming its revision in _meta needs the MCP-Protocol-Version header",
-            )
-            .into());
-        }
-        (Some(meta_version), Some(header)) if meta_version != header => {
-            return Err(RpcError::bad(
-                Some(&id),
-                HEADER_MISMATCH,
-                format!(
-                    "MCP-Protocol-Version header ({header}) does not match _meta protocolVersion ({meta_version})"
-                ),
-            )
-            .into());
-        }
-        _ => {}
-    }
-    if let Some(asked) = meta.version
-        && !VERSIONS.contains(&asked)
-    {
-        let mut err = RpcError::bad(
-            Some(&id),
-            UNSUPPORTED_VERSION,
-            "Unsupported protocol version",
-        );
-        err.data = Some(json!({"requested": asked, "supported": VERSIONS}));
-        return Err(err.into());
-    }
-    // A request without the handshake carries what the handshake gave.
     let handshake_free = discover || meta.version.is_some_and(|v| v >= NO_HANDSHAKE);
-    if handshake_free && !meta.complete() {
-        return Err(meta_missing(&id, &meta).into());
-    }
+    check_meta(&id, &meta, header_version, discover, handshake_free)?;
     let version = meta
         .version
         .or(header_version)
@@ -371,32 +302,7 @@ pub fn read(headers: &HeaderMap, message: Value) -> Result<Read, Refusal> {
         "ping" if legacy => Method::Ping,
         "server/discover" => Method::Discover,
         "tools/list" => Method::ListTools,
-        "tools/call" => {
-            let Some(Value::String(name)) = params.get("name") else {
-                return Err(RpcError::new(
-                    Some(&id),
-                    INVALID_PARAMS,
-                    "params.name must be a tool's name",
-                )
-                .into());
-            };
-            let arguments = match params.get("arguments") {
-                None | Some(Value::Null) => Map::new(),
-                Some(Value::Object(arguments)) => arguments.clone(),
-                Some(_) => {
-                    return Err(RpcError::new(
-                        Some(&id),
-                        INVALID_PARAMS,
-                        "params.arguments must be an object",
-                    )
-                    .into());
-                }
-            };
-            Method::CallTool {
-                name: name.clone(),
-                arguments,
-            }
-        }
+        "tools/call" => tool_call(&id, &params)?,
         _ => Method::Other(method),
     };
     Ok(Read::Request(Request {
@@ -405,6 +311,129 @@ pub fn read(headers: &HeaderMap, message: Value) -> Result<Read, Refusal> {
         version,
         negotiated: meta.version.is_some() || discover,
     }))
+}
+
+/// A request's `_meta` against the revision header: from 2026-07-28 (and
+/// for `server/discover`, always) it carries the revision, one we serve and
+/// the header's, and the client's capabilities, which the handshake gave
+/// before.
+fn check_meta(
+    id: &Value,
+    meta: &Meta,
+    header_version: Option<&str>,
+    discover: bool,
+    handshake_free: bool,
+) -> Result<(), Refusal> {
+    match (meta.version, header_version) {
+        (None, header) if discover || header.is_some_and(|v| v >= NO_HANDSHAKE) => {
+            return Err(meta_missing(id, meta).into());
+        }
+        (Some(_), None) => {
+            return Err(RpcError::bad(
+                Some(id),
+                HEADER_MISMATCH,
+                "a request naming its revision in _meta needs the MCP-Protocol-Version header",
+            )
+            .into());
+        }
+        (Some(meta_version), Some(header)) if meta_version != header => {
+            return Err(RpcError::bad(
+                Some(id),
+                HEADER_MISMATCH,
+                format!(
+                    "MCP-Protocol-Version header ({header}) does not match _meta protocolVersion ({meta_version})"
+                ),
+            ).into());
+        }
+        _ => {}
+    }
+    if let Some(asked) = meta.version
+        && !VERSIONS.contains(&asked)
+    {
+        let mut err = RpcError::bad(
+            Some(id),
+            UNSUPPORTED_VERSION,
+            "Unsupported protocol version",
+        );
+        err.data = Some(json!({"requested": asked, "supported": VERSIONS}));
+        return Err(err.into());
+    }
+    if handshake_free && !meta.complete() {
+        return Err(meta_missing(id, meta).into());
+    }
+    Ok(())
+}
+
+/// `tools/call`'s params: a tool's name and, if any, an object of arguments.
+fn tool_call(id: &Value, params: &Map<String, Value>) -> Result<Method, Refusal> {
+    let Some(Value::String(name)) = params.get("name") else {
+        return Err(RpcError::new(
+            Some(id),
+            INVALID_PARAMS,
+            "params.name must be a tool's name",
+        )
+        .into());
+    };
+    let arguments = match params.get("arguments") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(arguments)) => arguments.clone(),
+        Some(_) => {
+            return Err(RpcError::new(
+                Some(id),
+                INVALID_PARAMS,
+                "params.arguments must be an object",
+            )
+            .into());
+        }
+    };
+    Ok(Method::CallTool {
+        name: name.clone(),
+        arguments,
+    })
+}
+
+/// A JSON-RPC request's or notification's parts (a request has an id).
+struct Envelope {
+    id: Option<Value>,
+    method: String,
+    params: Map<String, Value>,
+}
+
+impl Envelope {
+    fn of(message: Value) -> Result<Self, Refusal> {
+        let Value::Object(mut message) = message else {
+            return Err(not_json_rpc().into());
+        };
+        if message.get("jsonrpc") != Some(&json!("2.0")) {
+            return Err(not_json_rpc().into());
+        }
+        let params = match message.remove("params") {
+            None => Map::new(),
+            Some(Value::Object(params)) => params,
+            Some(_) => return Err(not_json_rpc().into()),
+        };
+        let id = match message.remove("id") {
+            None => None,
+            Some(id @ (Value::String(_) | Value::Number(_))) => Some(id),
+            Some(_) => return Err(not_json_rpc().into()),
+        };
+        let method = match message.remove("method") {
+            Some(Value::String(method)) => method,
+            Some(_) => return Err(not_json_rpc().into()),
+            None if id.is_some()
+                && (message.contains_key("result") || message.contains_key("error")) =>
+            {
+                return Err(RpcError::bad(
+                    None,
+                    INVALID_REQUEST,
+                    "a stateless server has asked nothing to answer: JSON-RPC responses are not accepted",
+                )
+                .into());
+            }
+            None => return Err(not_json_rpc().into()),
+        };
+        Ok(Envelope { id, method, params })
+    }
 }
 
 /// What a request's `_meta` says of the client.
