@@ -577,6 +577,12 @@ async fn requests_the_protocol_refuses_are_4xx_with_a_code() {
     let ping = r#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#;
     for (request, status, code) in [
         (post("{"), 400, "invalid_json"),
+        // Read as every route reads a body: a key given twice is refused.
+        (
+            post(r#"{"jsonrpc": "2.0", "id": 1, "id": 2, "method": "ping"}"#),
+            400,
+            "validation_failed",
+        ),
         (post("[]"), 400, "invalid_mcp_request"),
         (
             post(r#"{"id": 1, "method": "ping"}"#),

@@ -7,10 +7,10 @@
 use crate::app::App;
 use crate::auth::{self, API_KEY_HEADER};
 use crate::error::ApiError;
-use crate::http::{self, MAX_BODY_BYTES, Response};
+use crate::http::{self, Response};
 use crate::mcp::{self, Call};
 use lambda_http::Request;
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 
 /// The key's secret: the bearer token, else `X-API-Key`.
 fn secret(req: &Request) -> Option<&str> {
@@ -26,31 +26,35 @@ pub async fn serve(app: &'static App, req: Request) -> Result<Response, ApiError
     let request_id = http::request_id(&req);
     let key = match auth::authenticate(app, secret(&req)).await {
         Ok(key) => key,
-        Err(err) if err.status.as_u16() == 401 => {
-            let mut response = http::json(err.status, &err.body(&request_id));
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return Ok(response);
+        Err(err) if err.status == StatusCode::UNAUTHORIZED => {
+            return Ok(refused(
+                &err,
+                &request_id,
+                header::WWW_AUTHENTICATE,
+                "Bearer",
+            ));
         }
         Err(err) => return Err(err),
     };
-    if req.body().len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
-    }
     let call = Call {
         app,
         key,
         request_id: request_id.clone(),
     };
-    match mcp::serve(&call, req.method(), req.headers(), req.body().as_ref()).await {
+    match mcp::serve(&call, &req).await {
         Err(err) if err.status == StatusCode::METHOD_NOT_ALLOWED => {
-            let mut response = http::json(err.status, &err.body(&request_id));
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            Ok(response)
+            Ok(refused(&err, &request_id, header::ALLOW, "POST"))
         }
         answer => answer,
     }
+}
+
+/// A refusal's SPEC §7 body with the header its status calls for (the
+/// `401`'s challenge, the `405`'s allowed method).
+fn refused(err: &ApiError, request_id: &str, name: HeaderName, value: &'static str) -> Response {
+    let mut response = http::json(err.status, &err.body(request_id));
+    response
+        .headers_mut()
+        .insert(name, HeaderValue::from_static(value));
+    response
 }

@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{self, Response};
 use crate::model::ApiKey;
-use lambda_http::http::{HeaderMap, Method as HttpMethod, StatusCode};
+use lambda_http::http::StatusCode;
 use protocol::{INVALID_PARAMS, METHOD_NOT_FOUND, Method, Read, Refusal, Request, RpcError};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
@@ -40,15 +40,14 @@ const INSTRUCTIONS: &str = "HAL's CRM: the contacts (people) and companies a web
     pipeline_summary, act with set_company_stage, set_deal_value, add_company_note and \
     reply_to_conversation. What a tool may do depends on the API key's scopes.";
 
-/// Answers an MCP request (`POST /mcp`, any method) of an authenticated key.
-pub async fn serve(
-    call: &Call,
-    method: &HttpMethod,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let message = protocol::body(method, headers, body)?;
-    let request = match protocol::read(headers, message) {
+/// Answers an MCP request (`POST /mcp`, any method) of an authenticated
+/// key. Its body is read as every route's is (`http::json_body`: 413,
+/// `invalid_json`, a key given twice refused).
+pub async fn serve(call: &Call, req: &lambda_http::Request) -> Result<Response, ApiError> {
+    protocol::allowed(req.method())?;
+    let message = http::json_body(req)?;
+    protocol::media_types(req.headers())?;
+    let request = match protocol::read(req.headers(), message) {
         Ok(Read::Request(request)) => request,
         Ok(Read::Notification) => return Ok(http::empty(StatusCode::ACCEPTED)),
         Err(Refusal::Http(err)) => return Err(err),

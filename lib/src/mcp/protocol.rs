@@ -161,11 +161,9 @@ impl From<RpcError> for Refusal {
     }
 }
 
-/// The transport's checks of an HTTP request, before its message: `POST`
-/// (no streams to `GET`, no sessions to `DELETE`: `405`), a JSON body, a
-/// client that takes both JSON and event streams (`406`), a JSON content
-/// type (`415`). Answers the body.
-pub fn body(method: &HttpMethod, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+/// `POST` only: the endpoint offers no stream to `GET` and keeps no
+/// session to `DELETE` (`405`).
+pub fn allowed(method: &HttpMethod) -> Result<(), ApiError> {
     if method != HttpMethod::POST {
         return Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -173,7 +171,12 @@ pub fn body(method: &HttpMethod, headers: &HeaderMap, body: &[u8]) -> Result<Val
             "the MCP endpoint takes POST only: it offers no stream and keeps no session",
         ));
     }
-    let message: Value = serde_json::from_slice(body).map_err(|_| ApiError::invalid_json())?;
+    Ok(())
+}
+
+/// A client that takes both JSON and event streams (`406`) and sends JSON
+/// (`415`).
+pub fn media_types(headers: &HeaderMap) -> Result<(), ApiError> {
     let accepts = |wanted: &str| {
         headers
             .get_all(header::ACCEPT)
@@ -200,7 +203,7 @@ pub fn body(method: &HttpMethod, headers: &HeaderMap, body: &[u8]) -> Result<Val
             "Content-Type must be application/json",
         ));
     }
-    Ok(message)
+    Ok(())
 }
 
 /// A media type without its parameters.
@@ -771,9 +774,8 @@ mod tests {
 
     #[test]
     fn a_client_takes_json_and_event_streams_and_sends_json() {
-        let post = |pairs: &[(&'static str, &str)]| {
-            body(&HttpMethod::POST, &headers(pairs), b"{}").map_err(|err| err.code)
-        };
+        let post =
+            |pairs: &[(&'static str, &str)]| media_types(&headers(pairs)).map_err(|err| err.code);
         let json = ("content-type", "application/json; charset=utf-8");
         assert!(post(&[("accept", "application/json, text/event-stream"), json]).is_ok());
         assert!(
@@ -801,7 +803,10 @@ mod tests {
             post(&[both, ("content-type", "text/plain")]),
             Err("unsupported_media_type")
         );
-        let get = body(&HttpMethod::GET, &headers(&[both, json]), b"");
-        assert_eq!(get.unwrap_err().code, "method_not_allowed");
+        assert!(allowed(&HttpMethod::POST).is_ok());
+        assert_eq!(
+            allowed(&HttpMethod::GET).unwrap_err().code,
+            "method_not_allowed"
+        );
     }
 }
