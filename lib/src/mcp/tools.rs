@@ -12,11 +12,11 @@ use crate::http::PageRequest;
 use crate::model::{ApiKey, Company, Event, Message, Project, Scope};
 use crate::store::keys::{self, EventOwner};
 use crate::store::lists::Source;
+use futures_util::future::{BoxFuture, FutureExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::future::Future;
-use std::pin::Pin;
 
 /// Events a contact or company shows with it.
 const RECENT_EVENTS: i32 = 10;
@@ -85,7 +85,7 @@ macro_rules! tools {
             arguments: Map<String, Value>,
         ) -> Option<ToolRun<'a>> {
             Some(match name {
-                $(stringify!($name) => Box::pin(run(call, Scope::$scope, arguments, $name)),)*
+                $(stringify!($name) => run(call, Scope::$scope, arguments, $name).boxed(),)*
                 _ => return None,
             })
         }
@@ -105,7 +105,7 @@ macro_rules! tools {
 }
 
 /// A tool's run, under way.
-pub(super) type ToolRun<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send + 'a>>;
+pub(super) type ToolRun<'a> = BoxFuture<'a, Result<Value, ApiError>>;
 
 /// A tool's run: its scope, then its arguments (parsed like a REST body, so
 /// a refused field is `validation_failed` naming it), then its work.

@@ -34,11 +34,11 @@ pub use http::http_client;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use futures_util::future::{BoxFuture, FutureExt};
 use keys::{Item, Key};
 use record::Record;
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -228,17 +228,16 @@ impl Store {
 /// Boxed: the SDK's future for one call is about 16 KiB, and every future
 /// that held it, up to the handler's, would carry it and copy it through
 /// its poll frame when made (docs/performance.md: the stack).
-pub(crate) fn bounded<F>(
-    call: F,
-) -> Pin<Box<dyn Future<Output = Result<F::Output, StoreError>> + Send>>
+pub(crate) fn bounded<F>(call: F) -> BoxFuture<'static, Result<F::Output, StoreError>>
 where
     F: Future + Send + 'static,
 {
-    Box::pin(async move {
+    async move {
         crate::deadline::bounded(call)
             .await
             .ok_or(StoreError::TimedOut)
-    })
+    }
+    .boxed()
 }
 
 /// Exponential backoff with full jitter: 0..(10 ms · 2^attempt), capped at 1 s.
