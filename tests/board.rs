@@ -42,6 +42,18 @@ impl Workspace {
         self.walk_seeing(route, query, limit, |_| {}).await
     }
 
+    /// Every page size in `limits` walks `/api/contacts?{query}` to
+    /// `expected`, in order.
+    async fn assert_walks(&self, query: &str, limits: &[usize], expected: &[String]) {
+        for &limit in limits {
+            assert_eq!(
+                self.walk("/api/contacts", query, limit).await,
+                expected,
+                "{query}, limit {limit}"
+            );
+        }
+    }
+
     /// `walk`, showing each page to `seen` as it comes.
     async fn walk_seeing(
         &self,
@@ -424,13 +436,7 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
         )
         .await;
     assert_eq!(ids(&found), expected);
-    for limit in [1, 2] {
-        assert_eq!(
-            ws.walk("/api/contacts", "search=an", limit).await,
-            expected,
-            "limit {limit}"
-        );
-    }
+    ws.assert_walks("search=an", &[1, 2], &expected).await;
     let found = ws
         .listed(
             || ws.req("GET", "/api/contacts").query("search=anna%20l"),
@@ -479,13 +485,7 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
             .await;
         kims.push(id(&made));
     }
-    for limit in [1, 5, 100] {
-        assert_eq!(
-            ws.walk("/api/contacts", "search=kim", limit).await,
-            kims,
-            "limit {limit}"
-        );
-    }
+    ws.assert_walks("search=kim", &[1, 5, 100], &kims).await;
     // A deleted contact's entries go with it.
     ws.ok(ws
         .req("DELETE", "/api/contacts/{id}")
@@ -514,13 +514,8 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
             .await;
         alexandras.push(id(&made));
     }
-    for limit in [1, 2, 5] {
-        assert_eq!(
-            ws.walk("/api/contacts", "search=alexandra", limit).await,
-            alexandras,
-            "limit {limit}"
-        );
-    }
+    ws.assert_walks("search=alexandra", &[1, 2, 5], &alexandras)
+        .await;
     // A rename that makes the email the lower term moves its entry: the
     // contact is then listed at its email.
     ws.ok(ws

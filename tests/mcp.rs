@@ -247,10 +247,7 @@ fn committed_tool_list() -> String {
 
 #[test]
 fn the_committed_tool_list_is_the_one_the_code_generates() {
-    assert!(
-        committed_tool_list() == mcp_tools_json(),
-        "docs/mcp-tools.json is stale: run infra/openapi.sh"
-    );
+    hal_crm_tests::assert_committed_current("docs/mcp-tools.json", &mcp_tools_json());
 }
 
 /// Every tool, once, described for a model: input and output schemas, and

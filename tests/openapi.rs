@@ -15,10 +15,7 @@ fn committed() -> String {
 
 #[test]
 fn the_committed_document_is_the_one_the_code_generates() {
-    assert!(
-        committed() == openapi_json(),
-        "docs/openapi.json is stale: run infra/openapi.sh"
-    );
+    hal_crm_tests::assert_committed_current("docs/openapi.json", &openapi_json());
 }
 
 /// Every route but the MCP endpoint's, whose JSON-RPC has no operations

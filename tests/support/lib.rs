@@ -321,6 +321,16 @@ pub fn committed(path: &str) -> String {
     std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Fails while the committed document at `path` is not the one the code
+/// generates (`infra/openapi.sh` writes them). Not `assert_eq!`: the
+/// documents are tens of KB.
+pub fn assert_committed_current(path: &str, generated: &str) {
+    assert!(
+        committed(path) == generated,
+        "{path} is stale: run infra/openapi.sh"
+    );
+}
+
 /// A JSON-RPC request to the MCP endpoint as a stateless 2025-11-25 client
 /// sends it after its handshake, with `key` as its bearer token.
 pub fn mcp_request(key: &str, method: &str, params: Value) -> ApiRequest {
