@@ -42,6 +42,15 @@ impl Workspace {
         self.walk_seeing(route, query, limit, |_| {}).await
     }
 
+    /// Contacts made from `bodies`, in order: their ids.
+    async fn contact_ids(&self, bodies: impl IntoIterator<Item = Value>) -> Vec<String> {
+        let mut ids = Vec::new();
+        for body in bodies {
+            ids.push(id(&self.contact(body).await));
+        }
+        ids
+    }
+
     /// Every page size in `limits` walks `/api/contacts?{query}` to
     /// `expected`, in order.
     async fn assert_walks(&self, query: &str, limits: &[usize], expected: &[String]) {
@@ -349,15 +358,13 @@ async fn companies_are_found_by_domain() {
 async fn a_search_reads_no_entry_it_then_skips() {
     let (app, meter) = metered_app().await;
     let ws = workspace_on(app, OWNER).await;
-    let mut lenas = Vec::new();
-    for n in 0..12 {
-        // "lberg03@x com" is the lower term; "lena 03" parts from it after
-        // "l", so its entry is in the partition of "le".
-        let made = ws
-            .contact(json!({"email": format!("lberg{n:02}@x.com"), "name": format!("Lena {n:02}")}))
-            .await;
-        lenas.push(id(&made));
-    }
+    // "lberg03@x com" is the lower term; "lena 03" parts from it after "l",
+    // so its entry is in the partition of "le".
+    let lenas = ws
+        .contact_ids((0..12).map(
+            |n| json!({"email": format!("lberg{n:02}@x.com"), "name": format!("Lena {n:02}")}),
+        ))
+        .await;
     // "lena 0" finds Lena 00 to 09.
     for (query, expected) in [
         ("l", &lenas[..]),
@@ -478,13 +485,13 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
         .await;
     // Runs of contacts found by both terms ("kim 03", then "kim03@…"): each
     // once, whatever the page size.
-    let mut kims = Vec::new();
-    for n in 0..12 {
-        let made = ws
-            .contact(json!({"email": format!("kim{n:02}@k.com"), "name": format!("Kim {n:02}")}))
-            .await;
-        kims.push(id(&made));
-    }
+    let kims = ws
+        .contact_ids(
+            (0..12).map(
+                |n| json!({"email": format!("kim{n:02}@k.com"), "name": format!("Kim {n:02}")}),
+            ),
+        )
+        .await;
     ws.assert_walks("search=kim", &[1, 5, 100], &kims).await;
     // A deleted contact's entries go with it.
     ws.ok(ws
@@ -503,17 +510,16 @@ async fn contacts_are_searched_by_email_or_name_prefix_once_each() {
     // Terms that agree on more than `keys::SEARCH_DEPTH` characters
     // ("alexandra smith", "alexandra1@x com"): a query longer than that
     // reads both entries and lists the contact once, at the lower term.
-    let mut alexandras = Vec::new();
-    for (n, name) in [
-        (1, "Alexandra Smith"),
-        (2, "Alexandra Stone"),
-        (3, "Alexandra Young"),
-    ] {
-        let made = ws
-            .contact(json!({"email": format!("alexandra{n}@x.com"), "name": name}))
-            .await;
-        alexandras.push(id(&made));
-    }
+    let alexandras = ws
+        .contact_ids(
+            [
+                (1, "Alexandra Smith"),
+                (2, "Alexandra Stone"),
+                (3, "Alexandra Young"),
+            ]
+            .map(|(n, name)| json!({"email": format!("alexandra{n}@x.com"), "name": name})),
+        )
+        .await;
     ws.assert_walks("search=alexandra", &[1, 2, 5], &alexandras)
         .await;
     // A rename that makes the email the lower term moves its entry: the
