@@ -109,13 +109,13 @@ impl Site {
         visitor.unwrap().expect("the visitor exists")
     }
 
-    /// Starts a widget call on a task of its own: for real concurrent requests.
-    /// Sends on a task of its own, as the widget SDK does: a `429` or
-    /// `503` (the store's "retry": contention past the server's own
-    /// retries, which a loaded machine reaches in these races) is sent
-    /// again after its `Retry-After` (1 s), up to 5 attempts
-    /// (docs/decisions.md, "Retries"). What a race must never do (two
-    /// contacts, a lost write) is asserted on the records after.
+    /// Starts a widget call on a task of its own, for real concurrent
+    /// requests, and retries it as the widget SDK does: a `429` or `503`
+    /// (the store's "retry": contention past the server's own retries,
+    /// which a loaded machine reaches in these races) is sent again after
+    /// its `Retry-After`, up to 5 attempts (docs/decisions.md, "Retries").
+    /// What a race must never do (two contacts, a lost write) is asserted
+    /// on the records after.
     fn spawn(&self, route: &str, body: Value) -> JoinHandle<Answer> {
         let request = ApiRequest::new("POST", route).json(&with_project(&self.project, body));
         let app = self.app;
@@ -125,7 +125,8 @@ impl Site {
                 if !matches!(answer.status.as_u16(), 429 | 503) {
                     return answer;
                 }
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let retry_after = hal_crm::error::RETRY_AFTER_SECONDS;
+                tokio::time::sleep(std::time::Duration::from_secs(retry_after.into())).await;
             }
             send(app, request).await
         })
