@@ -59,12 +59,13 @@ pub async fn serve(call: &Call, req: &lambda_http::Request) -> Result<Response, 
         id: &'a Value,
         result: &'a RawValue,
     }
-    Ok(match answer(call, &request).await {
+    let id = request.id.clone();
+    Ok(match answer(call, request).await {
         Ok(result) => http::json(
             StatusCode::OK,
             &Answer {
                 jsonrpc: "2.0",
-                id: &request.id,
+                id: &id,
                 result: &result,
             },
         ),
@@ -73,10 +74,11 @@ pub async fn serve(call: &Call, req: &lambda_http::Request) -> Result<Response, 
 }
 
 /// The result of a request the protocol let through.
-async fn answer(call: &Call, request: &Request) -> Result<Box<RawValue>, RpcError> {
+async fn answer(call: &Call, request: Request) -> Result<Box<RawValue>, RpcError> {
     let id = Some(&request.id);
+    let modern = request.modern();
     let server_info = json!({"name": "hal-crm", "version": env!("CARGO_PKG_VERSION")});
-    let result = match &request.method {
+    let result = match request.method {
         Method::Initialize { version } => json!({
             "protocolVersion": version,
             "capabilities": {"tools": {}},
@@ -93,16 +95,16 @@ async fn answer(call: &Call, request: &Request) -> Result<Box<RawValue>, RpcErro
             "cacheScope": "private",
             "_meta": {"io.modelcontextprotocol/serverInfo": server_info},
         }),
-        Method::ListTools => return Ok(tool_list(request.modern())),
+        Method::ListTools => return Ok(tool_list(modern)),
         Method::CallTool { name, arguments } => {
-            let Some(run) = tools::call(call, name, arguments.clone()) else {
+            let Some(run) = tools::call(call, &name, arguments) else {
                 return Err(RpcError::new(
                     id,
                     INVALID_PARAMS,
                     format!("Unknown tool: {name}"),
                 ));
             };
-            tool_result(call, name, run.await, request.modern())
+            tool_result(call, &name, run.await, modern)
         }
         Method::Other(method) => {
             let mut err =
